@@ -1,0 +1,105 @@
+import { mkdir, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { PGlite } from "@electric-sql/pglite";
+import { serve } from "@hono/node-server";
+import { createApp } from "../../server/src/app.ts";
+import type { Services } from "../../server/src/http/env.ts";
+import { jobs } from "../../server/src/jobs/registry.ts";
+import { createServices } from "../../server/src/main.ts";
+import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/platform/config.ts";
+import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
+import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
+import type { Db } from "../../server/src/platform/db/types.ts";
+import { type MigrateResult, migrate } from "./migrate.ts";
+
+/** Settings the local stack assumes when the environment leaves them out. */
+export const LOCAL_DEFAULTS = {
+  SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
+  CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173",
+};
+
+/** Supabase local serves functions at /functions/v1/<name>; the function itself sees /<name>/... */
+export const FUNCTIONS_PREFIX = "/functions/v1";
+
+export interface LocalStackOptions {
+  env?: Record<string, string | undefined>;
+  /** Where PGlite keeps its data; `undefined` keeps it in memory. */
+  dataDir?: string;
+  fresh?: boolean;
+  port?: number;
+  runJobs?: boolean;
+}
+
+export interface LocalStack {
+  url: string;
+  config: Config;
+  services: Services;
+  migration: MigrateResult;
+  close(): Promise<void>;
+}
+
+export async function openLocalDb(config: Config, options: Pick<LocalStackOptions, "dataDir" | "fresh">): Promise<Db> {
+  if (config.databaseUrl) return createPostgresDb(config.databaseUrl, { max: config.dbPoolMax });
+  if (options.dataDir && options.fresh) await rm(options.dataDir, { recursive: true, force: true });
+  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  return createPgliteDb(await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {}));
+}
+
+/** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const config = loadConfig({ ...LOCAL_DEFAULTS, ...(options.env ?? process.env) });
+  const db = await openLocalDb(config, options);
+  const migration = await migrate(db, { seed: true });
+  const services = createServices(config, { db });
+  const app = createApp(services);
+
+  const server = serve({
+    hostname: "127.0.0.1",
+    port: options.port ?? 54321,
+    fetch: (request) => app.fetch(withoutFunctionsPrefix(request)),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  const timers = options.runJobs === false ? [] : startJobTimers(services);
+
+  return {
+    url: `http://127.0.0.1:${port}${FUNCTIONS_PREFIX}/api`,
+    config,
+    services,
+    migration,
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.close();
+    },
+  };
+}
+
+function withoutFunctionsPrefix(request: Request): Request {
+  const url = new URL(request.url);
+  if (!url.pathname.startsWith(`${FUNCTIONS_PREFIX}/`)) return request;
+  url.pathname = url.pathname.slice(FUNCTIONS_PREFIX.length);
+  return new Request(url, request);
+}
+
+function startJobTimers(services: Services): ReturnType<typeof setInterval>[] {
+  return jobs.map((job) => {
+    const timer = setInterval(() => {
+      job
+        .run(services.db)
+        .then((result) => services.logger.debug("job ran", { job: job.name, ...result }))
+        .catch((error: unknown) =>
+          services.logger.error("job failed", {
+            job: job.name,
+            message: error instanceof Error ? error.message : String(error),
+          }),
+        );
+    }, job.intervalMs);
+    timer.unref();
+    return timer;
+  });
+}

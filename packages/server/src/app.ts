@@ -1,0 +1,88 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { systemRoutes } from "./domains/system/routes.ts";
+import type { AppEnv, Services } from "./http/env.ts";
+import { handleError } from "./http/errors.ts";
+import { authenticate } from "./http/middleware/authenticate.ts";
+import { requestLog } from "./http/middleware/request-log.ts";
+import { notFoundHandler } from "./http/not-found.ts";
+
+export const API_VERSION = "1.0.0";
+
+/** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
+const ALLOWED_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "X-Request-Id",
+  "X-Request-Signature",
+  "X-Request-Timestamp",
+  "X-Request-Nonce",
+  "Idempotency-Key",
+  "If-Match",
+  "apikey",
+  "x-client-info",
+];
+
+/** The `api` edge function: every route under `/api/v1`, the same on Deno and Node. */
+export function createApp(services: Services): OpenAPIHono<AppEnv, {}, "/api"> {
+  const app = new OpenAPIHono<AppEnv>().basePath("/api");
+
+  app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
+  app.use("*", async (c, next) => {
+    c.set("services", services);
+    await next();
+  });
+  app.use("*", requestLog);
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use(
+    "*",
+    cors({
+      origin: services.config.corsOrigins,
+      allowHeaders: ALLOWED_HEADERS,
+      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use("*", authenticate);
+
+  app.route("/v1", systemRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A Supabase access token; staff roles come from its `app_role` claim.",
+  });
+  app.doc31("/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Storekeep API",
+      version: API_VERSION,
+      description: "Product management and inventory for online retail. Errors are RFC 9457 problem details.",
+    },
+    servers: [{ url: "/functions/v1", description: "Supabase edge function base" }],
+  });
+  app.get("/v1/docs", (c) => c.html(apiReferencePage(`${c.req.path.replace(/\/docs$/, "")}/openapi.json`)));
+
+  app.notFound(notFoundHandler(app));
+  app.onError(handleError);
+  return app;
+}
+
+function apiReferencePage(specUrl: string): string {
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Storekeep API reference</title>
+  </head>
+  <body>
+    <script id="api-reference" data-url="${specUrl}"></script>
+    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+  </body>
+</html>`;
+}

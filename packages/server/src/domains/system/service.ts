@@ -1,0 +1,37 @@
+import type { Readiness } from "./schemas.ts";
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+/** Runs every readiness check at once, each bounded in time; one down makes the whole unavailable. */
+export async function checkReadiness(checks: Record<string, () => Promise<void>>): Promise<Readiness> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      const started = performance.now();
+      try {
+        await withTimeout(check(), CHECK_TIMEOUT_MS);
+        return [name, { status: "up" as const, latency_ms: elapsed(started) }] as const;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : "check failed";
+        return [name, { status: "down" as const, latency_ms: elapsed(started), error: message }] as const;
+      }
+    }),
+  );
+  const allUp = entries.every(([, result]) => result.status === "up");
+  return { status: allUp ? "ready" : "unavailable", checks: Object.fromEntries(entries) };
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,76 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { AppEnv } from "./env.ts";
+import { type FieldError, Problem, type ProblemCode, problemResponse } from "./problems.ts";
+import { businessDetail, isSqlError, sqlStateProblems } from "./sql-errors.ts";
+
+/** zod issues as RFC 9457 field errors, each naming where it was (`body`, `query`, `path`, `header`). */
+export function fieldErrors(error: ZodError, location?: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    field: [location === "json" ? "body" : location, ...issue.path.map(String)].filter(Boolean).join("."),
+    message: issue.message,
+  }));
+}
+
+/** The single place any thrown error becomes an HTTP answer. */
+export function handleError(error: unknown, c: Context<AppEnv>): Response {
+  if (error instanceof Problem) return problemResponse(c, error.code, error.message, error.extensions);
+
+  if (error instanceof HTTPException) {
+    const code = httpExceptionCode(error.status);
+    if (code) return problemResponse(c, code, error.message || undefined);
+  }
+
+  if (isSqlError(error)) {
+    const code: ProblemCode | undefined = sqlStateProblems[error.code];
+    if (code) {
+      const detail = error.code.startsWith("P0")
+        ? error.message
+        : describeStandardSqlError(error.code, error.constraint);
+      return problemResponse(c, code, detail, businessDetail(error));
+    }
+  }
+
+  c.var.services?.logger.error("unhandled error", {
+    request_id: c.var.requestId,
+    error: error instanceof Error ? error.name : typeof error,
+    message: error instanceof Error ? error.message : undefined,
+    ...(isSqlError(error) ? { sqlstate: error.code } : {}),
+  });
+  return problemResponse(c, "internal", "An unexpected error occurred; quote the request id when reporting it.");
+}
+
+function httpExceptionCode(status: number): ProblemCode | undefined {
+  const byStatus: Record<number, ProblemCode> = {
+    400: "malformed-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "rate-limited",
+  };
+  return byStatus[status];
+}
+
+function describeStandardSqlError(sqlstate: string, constraint: string | undefined): string {
+  const about = constraint ? ` (${constraint})` : "";
+  switch (sqlstate) {
+    case "23505":
+      return `a record with the same unique value already exists${about}`;
+    case "23503":
+      return `a referenced record does not exist${about}`;
+    case "23514":
+      return `a value breaks a rule${about}`;
+    case "42501":
+      return "the caller may not do this";
+    case "40001":
+    case "40P01":
+    case "55P03":
+      return "the request collided with a concurrent one; retry it";
+    default:
+      return "a value is not valid";
+  }
+}

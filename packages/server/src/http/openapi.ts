@@ -1,0 +1,47 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "./env.ts";
+import { fieldErrors } from "./errors.ts";
+import { Problem } from "./problems.ts";
+
+/** A router whose validation failures become 422 problems naming each field at fault. */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new Problem("validation-failed", "the request has invalid fields", {
+          errors: fieldErrors(result.error, result.target),
+        });
+      }
+    },
+  });
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: "https://storekeep.dev/problems/validation-failed" }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    request_id: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** The error answers every authenticated route can give, for its OpenAPI entry. */
+export const commonErrors = {
+  400: problem("Malformed request (for example invalid JSON)"),
+  401: problem("Missing or invalid bearer token"),
+  403: problem("The caller's role does not allow this"),
+  422: problem("Validation failed; `errors` names each field"),
+  500: problem("Unexpected error; quote `request_id`"),
+} as const;
+
+export const errorResponse = problem;
+
+export const bearerAuth = [{ bearerAuth: [] }];

@@ -1,0 +1,76 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The closed set of problem types this API answers with (RFC 9457 `type` is PROBLEM_BASE + code). */
+export const PROBLEM_BASE = "https://storekeep.dev/problems/";
+
+export const problemTypes = {
+  "malformed-request": { status: 400, title: "Malformed request" },
+  unauthenticated: { status: 401, title: "Not authenticated" },
+  forbidden: { status: 403, title: "Not allowed" },
+  "not-found": { status: 404, title: "Not found" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  conflict: { status: 409, title: "Conflict" },
+  "version-conflict": { status: 409, title: "Version conflict" },
+  "insufficient-stock": { status: 409, title: "Insufficient stock" },
+  "precondition-failed": { status: 412, title: "Precondition failed" },
+  "payload-too-large": { status: 413, title: "Payload too large" },
+  "unsupported-media-type": { status: 415, title: "Unsupported media type" },
+  "validation-failed": { status: 422, title: "Validation failed" },
+  "rate-limited": { status: 429, title: "Too many requests" },
+  internal: { status: 500, title: "Internal error" },
+  unavailable: { status: 503, title: "Service unavailable" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemCode = keyof typeof problemTypes;
+
+export interface FieldError {
+  /** Dotted path to the field at fault, e.g. `items.0.quantity`; empty for the whole body. */
+  field: string;
+  message: string;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  request_id?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+/** An error a handler or service throws to answer with a problem; onError renders it. */
+export class Problem extends Error {
+  override name = "Problem";
+  constructor(
+    readonly code: ProblemCode,
+    detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail ?? problemTypes[code].title);
+  }
+  get status(): ContentfulStatusCode {
+    return problemTypes[this.code].status;
+  }
+}
+
+export function problemBody(
+  code: ProblemCode,
+  detail: string | undefined,
+  extensions: Record<string, unknown> = {},
+): ProblemBody {
+  const { status, title } = problemTypes[code];
+  return { type: PROBLEM_BASE + code, title, status, ...(detail ? { detail } : {}), ...extensions };
+}
+
+export function problemResponse(
+  c: Context,
+  code: ProblemCode,
+  detail?: string,
+  extensions: Record<string, unknown> = {},
+): Response {
+  const body = problemBody(code, detail, { ...extensions, instance: c.req.path, request_id: c.get("requestId") });
+  return c.body(JSON.stringify(body), problemTypes[code].status, { "content-type": "application/problem+json" });
+}

@@ -1,0 +1,34 @@
+import { createApp } from "./app.ts";
+import { createTokenVerifier } from "./http/auth.ts";
+import type { Services } from "./http/env.ts";
+import { createLogger } from "./http/logger.ts";
+import { type Config, loadConfig } from "./platform/config.ts";
+import { createPostgresDb } from "./platform/db/postgres.ts";
+import type { Db } from "./platform/db/types.ts";
+
+/** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
+export function createServices(config: Config, options: { db?: Db } = {}): Services {
+  const db = options.db ?? createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax });
+  return {
+    config,
+    db,
+    tokens: createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
+    logger: createLogger(config.logLevel),
+    readiness: {
+      database: async () => {
+        await db.query("select 1");
+      },
+    },
+  };
+}
+
+function requireDatabaseUrl(config: Config): string {
+  if (!config.databaseUrl) throw new Error("Invalid configuration:\n  DATABASE_URL: required (or SUPABASE_DB_URL)");
+  return config.databaseUrl;
+}
+
+/** The production entrypoint's whole job: environment in, app out. */
+export function createApiFromEnv(env: Record<string, string | undefined>) {
+  const services = createServices(loadConfig(env));
+  return { app: createApp(services), services };
+}
