@@ -1,5 +1,6 @@
 -- A generic audit trail: attach `private.audit_row()` to any table as
 -- `<table>_after_write_audit` and every insert, update and delete is kept with who and when.
+-- The trigger's argument names the key column (default `id`).
 create table private.audit_log (
   id bigint generated always as identity primary key,
   table_name text not null,
@@ -22,13 +23,14 @@ security definer
 set search_path = ''
 as $$
 declare
+  key_column text := coalesce(tg_argv[0], 'id');
   old_row jsonb := case when tg_op in ('UPDATE', 'DELETE') then to_jsonb(old) end;
   new_row jsonb := case when tg_op in ('INSERT', 'UPDATE') then to_jsonb(new) end;
 begin
   insert into private.audit_log (table_name, record_id, operation, old_row, new_row, actor_id, actor_role)
   values (
     tg_table_schema || '.' || tg_table_name,
-    coalesce(new_row ->> 'id', old_row ->> 'id'),
+    coalesce(new_row ->> key_column, old_row ->> key_column),
     tg_op,
     old_row,
     new_row,

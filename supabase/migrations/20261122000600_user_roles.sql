@@ -17,7 +17,7 @@ create trigger user_roles_before_update_set_updated_at
   for each row execute function private.set_updated_at();
 create trigger user_roles_after_write_audit
   after insert or update or delete on public.user_roles
-  for each row execute function private.audit_row();
+  for each row execute function private.audit_row('user_id');
 
 -- The caller's staff role from the verified JWT, or null.
 create or replace function private.app_role()
@@ -47,12 +47,11 @@ revoke all on public.user_roles from anon, authenticated;
 grant select, insert, update, delete on public.user_roles to authenticated;
 grant select on public.user_roles to supabase_auth_admin;
 
-create policy "Users can read their own role"
+-- One select policy per role: the database advisors flag several permissive policies for the
+-- same role and action (lint 0006_multiple_permissive_policies).
+create policy "Users can read their own role and admins every role"
   on public.user_roles for select to authenticated
-  using (user_id = (select auth.uid()));
-create policy "Admins can read every role"
-  on public.user_roles for select to authenticated
-  using ((select private.has_app_role('admin')));
+  using (user_id = (select auth.uid()) or (select private.has_app_role('admin')));
 create policy "Admins can grant roles below owner"
   on public.user_roles for insert to authenticated
   with check ((select private.has_app_role('owner')) or ((select private.has_app_role('admin')) and app_role <> 'owner'));

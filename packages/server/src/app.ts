@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { accessRoutes } from "./domains/access/routes.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
@@ -26,7 +27,7 @@ const ALLOWED_HEADERS = [
 ];
 
 /** The `api` edge function: every route under `/api/v1`, the same on Deno and Node. */
-export function createApp(services: Services): OpenAPIHono<AppEnv, {}, "/api"> {
+export function createApp(services: Services) {
   const app = new OpenAPIHono<AppEnv>().basePath("/api");
 
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
@@ -49,6 +50,7 @@ export function createApp(services: Services): OpenAPIHono<AppEnv, {}, "/api"> {
   app.use("*", authenticate);
 
   app.route("/v1", systemRoutes);
+  app.route("/v1", accessRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
