@@ -1,3 +1,5 @@
+// pg ships no types; Deno takes them from @types/pg through deno.json (Node finds them itself).
+// @ts-types="@types/pg"
 import pg from "pg";
 import type { Db, DbClaims, Queryable, QueryResult, Row } from "./types.ts";
 import { ROLE_SQL, roleParams } from "./types.ts";

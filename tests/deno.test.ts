@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_JWT_SECRET } from "../packages/server/src/platform/config.ts";
+import { onPostgres, useTestDatabase } from "./helpers/db.ts";
+
+// Boots the edge functions' real entrypoints under the real Deno binary against this file's own
+// Postgres database. DENO_NO_PACKAGE_JSON makes Deno resolve through deno.json alone, as Supabase
+// does: without it Deno quietly falls back to package.json for any import the map lacks.
+
+const ROOT = join(import.meta.dirname, "..");
+const DENO = join(ROOT, "node_modules", ".bin", "deno");
+/** Generous: a cold Deno cache first downloads ~20 npm packages (measured 2-3 s on a fast link; a warm boot ~1-2 s). */
+const BOOT_TIMEOUT_MS = 180_000;
+
+interface DenoServer {
+  url: string;
+  bootMs: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  server.close();
+  await once(server, "close");
+  if (!address || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Starts `entry` under Deno and resolves once `probePath` answers with any HTTP status. */
+async function bootDeno(entry: string, probePath: string, env: Record<string, string>): Promise<DenoServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const child: ChildProcess = spawn(DENO, ["run", "--allow-net", "--allow-env", "--allow-read", entry], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: "1", LOG_LEVEL: "warn", ...env, DENO_NO_PACKAGE_JSON: "1", PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = once(child, "exit");
+
+  async function stop() {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  while (performance.now() - started < BOOT_TIMEOUT_MS) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`deno run ${entry} exited (${child.exitCode ?? child.signalCode}) before answering:\n${output}`);
+    }
+    try {
+      await fetch(`${url}${probePath}`, { signal: AbortSignal.timeout(2_000) });
+      return { url, bootMs: Math.round(performance.now() - started), output: () => output, stop };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  await stop();
+  throw new Error(`deno run ${entry} did not answer within ${BOOT_TIMEOUT_MS} ms:\n${output}`);
+}
+
+describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
+  const ctx = useTestDatabase();
+  const servers: DenoServer[] = [];
+  let api: DenoServer;
+  let jobs: DenoServer;
+
+  beforeAll(async () => {
+    if (!ctx.url) throw new Error("useTestDatabase() gave no URL on Postgres");
+    const env = { DATABASE_URL: ctx.url, SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET };
+    // One after the other: the first boot fills Deno's npm cache, the second reuses it.
+    api = await bootDeno("functions/api/index.ts", "/api/v1/health", env);
+    servers.push(api);
+    jobs = await bootDeno("functions/jobs/index.ts", "/jobs", env);
+    servers.push(jobs);
+    console.info(`Deno boot: functions/api ${api.bootMs} ms, functions/jobs ${jobs.bootMs} ms`);
+  }, 2 * BOOT_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+  });
+
+  it("api: /api/v1/ready answers 200 with the database up", async () => {
+    const response = await fetch(`${api.url}/api/v1/ready`);
+    const body = await response.json();
+    expect(response.status, api.output()).toBe(200);
+    expect(body).toMatchObject({ status: "ready", checks: { database: { status: "up" } } });
+  });
+
+  it("api: /api/v1/health answers 200", async () => {
+    const response = await fetch(`${api.url}/api/v1/health`);
+    expect(response.status, api.output()).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("jobs: GET /jobs without a token is refused with a 401 problem", async () => {
+    const response = await fetch(`${jobs.url}/jobs`);
+    expect(response.status, jobs.output()).toBe(401);
+    expect(response.headers.get("content-type")).toContain("application/problem+json");
+    expect(await response.json()).toMatchObject({ status: 401, type: expect.stringMatching(/unauthenticated$/) });
+  });
+});
