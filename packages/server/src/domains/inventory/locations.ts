@@ -1,0 +1,79 @@
+import { Problem } from "../../http/problems.ts";
+import type { Db, DbClaims } from "../../platform/db/types.ts";
+import type { CreateLocation, UpdateLocation } from "./schemas.ts";
+
+// Row level security on public.locations decides who reads (viewer and up) and who writes
+// (manager and up); these functions only run the statement as the caller.
+
+interface LocationRow {
+  id: string;
+  code: string;
+  name: string;
+  type: "warehouse" | "shop";
+  address: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  active: boolean;
+  priority: number;
+  fulfils_online: boolean;
+  created_at: Date;
+  updated_at: Date;
+  [column: string]: unknown;
+}
+
+const COLUMNS =
+  "id, code, name, type, address, latitude, longitude, active, priority, fulfils_online, created_at, updated_at";
+const UPDATABLE = ["name", "type", "address", "latitude", "longitude", "active", "priority", "fulfils_online"] as const;
+
+const toLocation = (row: LocationRow) => ({
+  ...row,
+  created_at: row.created_at.toISOString(),
+  updated_at: row.updated_at.toISOString(),
+});
+
+export async function createLocation(db: Db, claims: DbClaims, input: CreateLocation) {
+  const { rows } = await db.asUser(claims, (tx) =>
+    tx.query<LocationRow>(
+      `insert into public.locations (code, name, type, address, latitude, longitude, active, priority, fulfils_online)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${COLUMNS}`,
+      [
+        input.code,
+        input.name,
+        input.type,
+        input.address ?? null,
+        input.latitude ?? null,
+        input.longitude ?? null,
+        input.active,
+        input.priority,
+        input.fulfils_online,
+      ],
+    ),
+  );
+  const row = rows[0];
+  if (!row) throw new Problem("forbidden", "the caller may not add locations");
+  return toLocation(row);
+}
+
+export async function listLocations(db: Db, claims: DbClaims, page: { limit: number; after?: string }) {
+  const { rows } = await db.asUser(claims, (tx) =>
+    tx.query<LocationRow>(
+      `select ${COLUMNS} from public.locations where $1::text is null or code > $1 order by code limit $2`,
+      [page.after ?? null, page.limit + 1],
+    ),
+  );
+  return rows.map(toLocation);
+}
+
+export async function updateLocation(db: Db, claims: DbClaims, code: string, patch: UpdateLocation) {
+  const fields = UPDATABLE.filter((field) => patch[field] !== undefined);
+  const assignments = fields.map((field, i) => `${field} = $${i + 2}`);
+  const sql = fields.length
+    ? `update public.locations set ${assignments.join(", ")} where code = $1 returning ${COLUMNS}`
+    : `select ${COLUMNS} from public.locations where code = $1`;
+  const { rows } = await db.asUser(claims, (tx) =>
+    tx.query<LocationRow>(sql, [code, ...fields.map((field) => patch[field])]),
+  );
+  const row = rows[0];
+  if (!row) throw new Problem("not-found", `no location ${code}, or the caller may not change it`);
+  return toLocation(row);
+}

@@ -1,0 +1,343 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireRole } from "../../http/middleware/authenticate.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../http/openapi.ts";
+import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
+import { createLocation, listLocations, updateLocation } from "./locations.ts";
+import {
+  AdjustResultSchema,
+  AdjustSchema,
+  CreateLocationSchema,
+  HistoryQuerySchema,
+  IdempotencyHeaderSchema,
+  LocationCodeParamSchema,
+  LocationSchema,
+  MovementSchema,
+  ReorderSuggestionSchema,
+  ReservationIdParamSchema,
+  ReservationSchema,
+  ReserveSchema,
+  StatusQuerySchema,
+  StockStatusSchema,
+  SuggestionQuerySchema,
+  TransferResultSchema,
+  TransferSchema,
+  UpdateLocationSchema,
+  VerifyResultSchema,
+} from "./schemas.ts";
+import {
+  adjustStock,
+  commitReservation,
+  getReservation,
+  listReorderSuggestions,
+  releaseReservation,
+  reserveStock,
+  stockHistory,
+  stockStatus,
+  transferStock,
+  verifyLedger,
+} from "./service.ts";
+
+const json = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const body = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+const insufficientStock = errorResponse(
+  "Insufficient stock: `shortages` names each short sku with `requested` and `available`; nothing is held",
+);
+const notFound = errorResponse("Unknown sku, location or reservation");
+const tags = ["inventory"];
+
+// ---------------------------------------------------------------------------------------------
+// Locations
+
+const createLocationRoute = createRoute({
+  operationId: "createLocation",
+  method: "post",
+  path: "/locations",
+  tags,
+  summary: "Add a warehouse or shop (manager and up); it gets an empty level for every variant",
+  security: bearerAuth,
+  middleware: [requireRole("manager")] as const,
+  request: { body: body(CreateLocationSchema) },
+  responses: {
+    201: json("The new location", LocationSchema),
+    409: errorResponse("A location with this code exists"),
+    ...commonErrors,
+  },
+});
+
+const listLocationsRoute = createRoute({
+  operationId: "listLocations",
+  method: "get",
+  path: "/locations",
+  tags,
+  summary: "Locations by code (viewer and up)",
+  security: bearerAuth,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: PageQuerySchema },
+  responses: { 200: json("A page of locations", pageSchema(LocationSchema)), ...commonErrors },
+});
+
+const updateLocationRoute = createRoute({
+  operationId: "updateLocation",
+  method: "patch",
+  path: "/locations/{code}",
+  tags,
+  summary: "Change a location: name, priority, active, fulfils_online, ... (manager and up)",
+  security: bearerAuth,
+  middleware: [requireRole("manager")] as const,
+  request: { params: LocationCodeParamSchema, body: body(UpdateLocationSchema) },
+  responses: { 200: json("The location", LocationSchema), 404: notFound, ...commonErrors },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Stock
+
+const adjustRoute = createRoute({
+  operationId: "adjustStock",
+  method: "post",
+  path: "/inventory/adjust",
+  tags,
+  summary: "Record a manual movement (staff and up); the same idempotency_key applies once",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  request: { body: body(AdjustSchema) },
+  responses: {
+    201: json("The movement and the level after it (a replayed key answers the first movement)", AdjustResultSchema),
+    404: notFound,
+    409: insufficientStock,
+    ...commonErrors,
+  },
+});
+
+const transferRoute = createRoute({
+  operationId: "transferStock",
+  method: "post",
+  path: "/inventory/transfers",
+  tags,
+  summary: "Move stock between two locations in one transaction (staff and up)",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  request: { body: body(TransferSchema) },
+  responses: {
+    201: json("Both movements and both levels after them", TransferResultSchema),
+    404: notFound,
+    409: insufficientStock,
+    ...commonErrors,
+  },
+});
+
+const statusRoute = createRoute({
+  operationId: "getStockStatus",
+  method: "get",
+  path: "/inventory/status",
+  tags,
+  summary: "Stock of one sku per location and in total, or a page of the catalog's (viewer and up)",
+  description:
+    "With `sku`: that variant's levels and total. Without: a page of variants, optionally only at `location_code` and only `stock=low` or `stock=out`.",
+  security: bearerAuth,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: StatusQuerySchema },
+  responses: {
+    200: json("One sku's stock, or a page of them", z.union([StockStatusSchema, pageSchema(StockStatusSchema)])),
+    404: notFound,
+    ...commonErrors,
+  },
+});
+
+const historyRoute = createRoute({
+  operationId: "getStockHistory",
+  method: "get",
+  path: "/inventory/history",
+  tags,
+  summary: "The stock ledger, newest first (viewer and up)",
+  security: bearerAuth,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: HistoryQuerySchema },
+  responses: { 200: json("A page of movements", pageSchema(MovementSchema)), 404: notFound, ...commonErrors },
+});
+
+const verifyRoute = createRoute({
+  operationId: "verifyStockLedger",
+  method: "post",
+  path: "/inventory/verify",
+  tags,
+  summary: "Check that every level's on_hand equals its movements and reserved its active holds (staff and up)",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  responses: {
+    200: json("Levels checked and every mismatch (none when the books balance)", VerifyResultSchema),
+    ...commonErrors,
+  },
+});
+
+const suggestionsRoute = createRoute({
+  operationId: "listReorderSuggestions",
+  method: "get",
+  path: "/inventory/reorder-suggestions",
+  tags,
+  summary: "Reorder suggestions, newest first (viewer and up)",
+  security: bearerAuth,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: SuggestionQuerySchema },
+  responses: { 200: json("A page of suggestions", pageSchema(ReorderSuggestionSchema)), ...commonErrors },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reservations
+
+const reserveRoute = createRoute({
+  operationId: "createReservation",
+  method: "post",
+  path: "/inventory/reservations",
+  tags,
+  summary: "Reserve every line or none (staff and up, service role)",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  request: { body: body(ReserveSchema), headers: IdempotencyHeaderSchema },
+  responses: {
+    201: json("The active reservation; a line may be split across locations", ReservationSchema),
+    409: insufficientStock,
+    ...commonErrors,
+  },
+});
+
+const reservationAction = (action: "release" | "commit") =>
+  createRoute({
+    operationId: `${action}Reservation`,
+    method: "post",
+    path: `/inventory/reservations/{id}/${action}`,
+    tags,
+    summary:
+      action === "release"
+        ? "Release a reservation (idempotent; staff and up)"
+        : "Commit a reservation: its units become sale movements (idempotent; staff and up)",
+    security: bearerAuth,
+    middleware: [requireRole("staff")] as const,
+    request: { params: ReservationIdParamSchema },
+    responses: {
+      200: json("The reservation", ReservationSchema),
+      404: notFound,
+      409: errorResponse(
+        action === "release" ? "The reservation is committed" : "The reservation is released or expired",
+      ),
+      ...commonErrors,
+    },
+  });
+
+const getReservationRoute = createRoute({
+  operationId: "getReservation",
+  method: "get",
+  path: "/inventory/reservations/{id}",
+  tags,
+  summary: "One reservation (viewer and up)",
+  security: bearerAuth,
+  middleware: [requireRole("viewer")] as const,
+  request: { params: ReservationIdParamSchema },
+  responses: { 200: json("The reservation", ReservationSchema), 404: notFound, ...commonErrors },
+});
+
+type Reservation = z.infer<typeof ReservationSchema>;
+const withoutReplayed = ({ replayed: _, ...rest }: Record<string, unknown>) => rest as Reservation;
+
+export const inventoryRoutes = createRouter()
+  .openapi(createLocationRoute, async (c) =>
+    c.json(await createLocation(c.var.services.db, c.var.caller.claims, c.req.valid("json")), 201),
+  )
+  .openapi(listLocationsRoute, async (c) => {
+    const { limit, cursor } = c.req.valid("query");
+    const after = cursor ? decodeCursor(cursor, z.string()) : undefined;
+    const rows = await listLocations(c.var.services.db, c.var.caller.claims, { limit, after });
+    return c.json(
+      toPage(rows, limit, (row) => row.code),
+      200,
+    );
+  })
+  .openapi(updateLocationRoute, async (c) =>
+    c.json(
+      await updateLocation(c.var.services.db, c.var.caller.claims, c.req.valid("param").code, c.req.valid("json")),
+      200,
+    ),
+  )
+  .openapi(adjustRoute, async (c) => {
+    const { replayed, ...result } = await adjustStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(result as z.infer<typeof AdjustResultSchema>, 201);
+  })
+  .openapi(transferRoute, async (c) => {
+    const result = await transferStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    return c.json(result as z.infer<typeof TransferResultSchema>, 201);
+  })
+  .openapi(statusRoute, async (c) => {
+    const { sku, location_code, stock, limit, cursor } = c.req.valid("query");
+    const after = cursor ? decodeCursor(cursor, z.string()) : undefined;
+    const rows = (await stockStatus(c.var.services.db, c.var.caller.claims, {
+      sku,
+      location_code,
+      stock,
+      after,
+      limit: sku ? 1 : limit + 1,
+    })) as z.infer<typeof StockStatusSchema>[];
+    if (sku) {
+      const only = rows[0] ?? { sku, locations: [], total: { on_hand: 0, reserved: 0, available: 0 } };
+      return c.json(only, 200);
+    }
+    return c.json(
+      toPage(rows, limit, (row) => row.sku),
+      200,
+    );
+  })
+  .openapi(historyRoute, async (c) => {
+    const { sku, location_code, limit, cursor } = c.req.valid("query");
+    const beforeId = cursor ? decodeCursor(cursor, z.number().int()) : undefined;
+    const rows = await stockHistory(c.var.services.db, c.var.caller.claims, {
+      sku,
+      location_code,
+      beforeId,
+      limit: limit + 1,
+    });
+    return c.json(
+      toPage(rows as z.infer<typeof MovementSchema>[], limit, (row) => row.id),
+      200,
+    );
+  })
+  .openapi(verifyRoute, async (c) =>
+    c.json((await verifyLedger(c.var.services.db, c.var.caller.claims)) as z.infer<typeof VerifyResultSchema>, 200),
+  )
+  .openapi(suggestionsRoute, async (c) => {
+    const { status, limit, cursor } = c.req.valid("query");
+    const before = cursor ? decodeCursor(cursor, z.tuple([z.string(), z.uuid()])) : undefined;
+    const rows = await listReorderSuggestions(c.var.services.db, c.var.caller.claims, {
+      status: status === "all" ? null : status,
+      before,
+      limit: limit + 1,
+    });
+    const page = toPage(rows, limit, (row) => [row.cursor_created_at, row.id]);
+    const data = page.data.map(({ cursor_created_at: _, ...row }) => row as z.infer<typeof ReorderSuggestionSchema>);
+    return c.json({ data, next_cursor: page.next_cursor }, 200);
+  })
+  .openapi(reserveRoute, async (c) => {
+    const key = c.req.valid("header")["idempotency-key"];
+    const result = await reserveStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);
+    if (result.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(withoutReplayed(result), 201);
+  })
+  .openapi(reservationAction("release"), async (c) =>
+    c.json(
+      (await releaseReservation(c.var.services.db, c.var.caller.claims, c.req.valid("param").id)) as Reservation,
+      200,
+    ),
+  )
+  .openapi(reservationAction("commit"), async (c) =>
+    c.json(
+      (await commitReservation(c.var.services.db, c.var.caller.claims, c.req.valid("param").id)) as Reservation,
+      200,
+    ),
+  )
+  .openapi(getReservationRoute, async (c) =>
+    c.json((await getReservation(c.var.services.db, c.var.caller.claims, c.req.valid("param").id)) as Reservation, 200),
+  );

@@ -1,0 +1,275 @@
+import { z } from "@hono/zod-openapi";
+
+const Sku = z.string().min(1).max(64).openapi({ example: "TEE-BLK-M" });
+const LocationCode = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "letters, digits, _ and -, up to 63")
+  .transform((code) => code.toLowerCase())
+  .openapi({ example: "main", type: "string" });
+const Quantity = z.number().int().min(1).max(1_000_000);
+
+// ---------------------------------------------------------------------------------------------
+// Locations
+
+export const LocationSchema = z
+  .object({
+    id: z.uuid(),
+    code: z.string(),
+    name: z.string(),
+    type: z.enum(["warehouse", "shop"]),
+    address: z.string().nullable(),
+    latitude: z.number().nullable(),
+    longitude: z.number().nullable(),
+    active: z.boolean(),
+    priority: z.number().int(),
+    fulfils_online: z.boolean(),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .openapi("Location");
+
+const locationFields = {
+  name: z.string().trim().min(1).max(200),
+  type: z.enum(["warehouse", "shop"]),
+  address: z.string().max(1000).nullable(),
+  latitude: z.number().min(-90).max(90).nullable(),
+  longitude: z.number().min(-180).max(180).nullable(),
+  active: z.boolean(),
+  priority: z.number().int().min(0).max(1_000_000),
+  fulfils_online: z.boolean(),
+};
+
+export const CreateLocationSchema = z
+  .object({
+    code: LocationCode,
+    name: locationFields.name,
+    type: locationFields.type.default("warehouse"),
+    address: locationFields.address.optional(),
+    latitude: locationFields.latitude.optional(),
+    longitude: locationFields.longitude.optional(),
+    active: locationFields.active.default(true),
+    priority: locationFields.priority.default(100),
+    fulfils_online: locationFields.fulfils_online.default(true),
+  })
+  .strict()
+  .openapi("CreateLocation");
+
+export const UpdateLocationSchema = z
+  .object({
+    name: locationFields.name,
+    type: locationFields.type,
+    address: locationFields.address,
+    latitude: locationFields.latitude,
+    longitude: locationFields.longitude,
+    active: locationFields.active,
+    priority: locationFields.priority,
+    fulfils_online: locationFields.fulfils_online,
+  })
+  .partial()
+  .strict()
+  .openapi("UpdateLocation");
+
+export const LocationCodeParamSchema = z.object({
+  code: LocationCode.openapi({ param: { name: "code", in: "path" } }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Levels and the ledger
+
+export const ReferenceSchema = z
+  .object({
+    type: z.enum(["order", "transfer", "purchase_order", "reservation", "cart", "external"]),
+    id: z.string().min(1).max(200),
+  })
+  .openapi("StockReference");
+
+export const LevelSchema = z
+  .object({
+    sku: z.string(),
+    location_code: z.string(),
+    on_hand: z.number().int(),
+    reserved: z.number().int(),
+    available: z.number().int(),
+    reorder_point: z.number().int(),
+    reorder_quantity: z.number().int(),
+    allow_backorder: z.boolean(),
+  })
+  .openapi("StockLevel");
+
+export const MovementSchema = z
+  .object({
+    id: z.number().int(),
+    sku: z.string(),
+    location_code: z.string(),
+    kind: z.enum(["receipt", "adjustment", "count", "damage", "loss", "return", "transfer_out", "transfer_in", "sale"]),
+    quantity: z.number().int(),
+    reason: z.string().nullable(),
+    reference: ReferenceSchema.nullable(),
+    reservation_id: z.uuid().nullable(),
+    idempotency_key: z.string().nullable(),
+    actor_id: z.uuid().nullable(),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("StockMovement");
+
+export const MANUAL_KINDS = ["receipt", "adjustment", "count", "damage", "loss", "return"] as const;
+
+export const AdjustSchema = z
+  .object({
+    sku: Sku,
+    location_code: LocationCode,
+    delta: z
+      .number()
+      .int()
+      .min(-1_000_000)
+      .max(1_000_000)
+      .refine((delta) => delta !== 0, "must not be 0"),
+    kind: z.enum(MANUAL_KINDS),
+    reason: z.string().max(1000).optional(),
+    reference: ReferenceSchema.optional(),
+    idempotency_key: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+  .openapi("StockAdjustment");
+
+export const AdjustResultSchema = z.object({ movement: MovementSchema, level: LevelSchema }).openapi("AdjustResult");
+
+export const TransferSchema = z
+  .object({
+    sku: Sku,
+    from_location_code: LocationCode,
+    to_location_code: LocationCode,
+    quantity: Quantity,
+    reason: z.string().max(1000).optional(),
+  })
+  .strict()
+  .openapi("StockTransfer");
+
+export const TransferResultSchema = z
+  .object({
+    transfer_id: z.uuid(),
+    movements: z.array(MovementSchema),
+    from: LevelSchema,
+    to: LevelSchema,
+  })
+  .openapi("TransferResult");
+
+const LocationStockSchema = z.object({
+  location_code: z.string(),
+  on_hand: z.number().int(),
+  reserved: z.number().int(),
+  available: z.number().int(),
+  reorder_point: z.number().int(),
+});
+
+export const StockStatusSchema = z
+  .object({
+    sku: z.string(),
+    locations: z.array(LocationStockSchema),
+    total: z.object({ on_hand: z.number().int(), reserved: z.number().int(), available: z.number().int() }),
+  })
+  .openapi("StockStatus");
+
+export const StatusQuerySchema = z.object({
+  sku: Sku.optional(),
+  location_code: LocationCode.optional(),
+  stock: z
+    .enum(["low", "out"])
+    .optional()
+    .openapi({ description: "`low`: available at or below the reorder point; `out`: nothing available" }),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+});
+
+export const HistoryQuerySchema = z.object({
+  sku: Sku.optional(),
+  location_code: LocationCode.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reservations
+
+export const ReservationSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(["active", "committed", "released", "expired"]),
+    expires_at: z.iso.datetime(),
+    reference: ReferenceSchema.nullable(),
+    items: z.array(z.object({ sku: z.string(), location_code: z.string(), quantity: z.number().int() })),
+    created_at: z.iso.datetime(),
+    closed_at: z.iso.datetime().nullable(),
+  })
+  .openapi("Reservation");
+
+export const ReserveSchema = z
+  .object({
+    items: z
+      .array(z.object({ sku: Sku, quantity: Quantity, location_code: LocationCode.optional() }).strict())
+      .min(1)
+      .max(100),
+    ttl_seconds: z.number().int().min(1).max(604_800).default(900),
+    reference: z.object({ type: z.enum(["cart", "order", "external"]), id: z.string().min(1).max(200) }).optional(),
+  })
+  .strict()
+  .openapi("ReserveStock");
+
+export const ReservationIdParamSchema = z.object({
+  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const IdempotencyHeaderSchema = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description: "A repeat with the same key answers the first reservation",
+    }),
+});
+
+export const ReorderSuggestionSchema = z
+  .object({
+    id: z.uuid(),
+    sku: z.string(),
+    location_code: z.string(),
+    status: z.enum(["open", "resolved"]),
+    reorder_point: z.number().int(),
+    suggested_quantity: z.number().int(),
+    available_at_crossing: z.number().int(),
+    available: z.number().int(),
+    created_at: z.iso.datetime(),
+    resolved_at: z.iso.datetime().nullable(),
+  })
+  .openapi("ReorderSuggestion");
+
+export const SuggestionQuerySchema = z.object({
+  status: z.enum(["open", "resolved", "all"]).default("open"),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+});
+
+export const VerifyResultSchema = z
+  .object({
+    checked: z.number().int(),
+    mismatches: z.array(
+      z.object({
+        sku: z.string(),
+        location_code: z.string(),
+        on_hand: z.number().int(),
+        ledger_on_hand: z.number().int(),
+        reserved: z.number().int(),
+        held_by_reservations: z.number().int(),
+      }),
+    ),
+  })
+  .openapi("LedgerCheck");
+
+export type CreateLocation = z.infer<typeof CreateLocationSchema>;
+export type UpdateLocation = z.infer<typeof UpdateLocationSchema>;
+export type Adjust = z.infer<typeof AdjustSchema>;
+export type Transfer = z.infer<typeof TransferSchema>;
+export type Reserve = z.infer<typeof ReserveSchema>;

@@ -1,0 +1,112 @@
+import type { Db, DbClaims } from "../../platform/db/types.ts";
+import type { Adjust, Reserve, Transfer } from "./schemas.ts";
+
+// Every stock rule lives in SQL (supabase/migrations/202611220200xx_*): each function here is one
+// call into one SQL function, run as the caller so the function can check the caller's role.
+// Nothing here reads a number, decides and writes it back.
+
+async function call<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
+  return rows[0]?.result as T;
+}
+
+type Json = Record<string, unknown>;
+
+export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
+  return call<Json & { replayed: boolean }>(
+    db,
+    claims,
+    "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result",
+    [
+      input.sku,
+      input.location_code,
+      input.delta,
+      input.kind,
+      input.reason ?? null,
+      input.reference?.type ?? null,
+      input.reference?.id ?? null,
+      input.idempotency_key ?? null,
+    ],
+  );
+}
+
+export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
+  return call<Json>(db, claims, "select private.transfer_stock($1, $2, $3, $4, $5) as result", [
+    input.sku,
+    input.from_location_code,
+    input.to_location_code,
+    input.quantity,
+    input.reason ?? null,
+  ]);
+}
+
+export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempotencyKey?: string) {
+  return call<Json & { replayed: boolean }>(
+    db,
+    claims,
+    "select private.reserve_stock($1::jsonb, $2, $3, $4, $5) as result",
+    [
+      JSON.stringify(input.items),
+      input.ttl_seconds,
+      input.reference?.type ?? null,
+      input.reference?.id ?? null,
+      idempotencyKey ?? null,
+    ],
+  );
+}
+
+export function releaseReservation(db: Db, claims: DbClaims, id: string) {
+  return call<Json>(db, claims, "select private.release_reservation($1) as result", [id]);
+}
+
+export function commitReservation(db: Db, claims: DbClaims, id: string) {
+  return call<Json>(db, claims, "select private.commit_reservation($1) as result", [id]);
+}
+
+export function getReservation(db: Db, claims: DbClaims, id: string) {
+  return call<Json>(db, claims, "select private.get_reservation($1) as result", [id]);
+}
+
+export function stockStatus(
+  db: Db,
+  claims: DbClaims,
+  query: { sku?: string; location_code?: string; stock?: string; after?: string; limit: number },
+) {
+  return call<Json[]>(db, claims, "select private.stock_status($1, $2, $3, $4, $5) as result", [
+    query.sku ?? null,
+    query.location_code ?? null,
+    query.stock ?? null,
+    query.after ?? null,
+    query.limit,
+  ]);
+}
+
+export function stockHistory(
+  db: Db,
+  claims: DbClaims,
+  query: { sku?: string; location_code?: string; beforeId?: number; limit: number },
+) {
+  return call<(Json & { id: number })[]>(db, claims, "select private.stock_history($1, $2, $3, $4) as result", [
+    query.sku ?? null,
+    query.location_code ?? null,
+    query.beforeId ?? null,
+    query.limit,
+  ]);
+}
+
+export function listReorderSuggestions(
+  db: Db,
+  claims: DbClaims,
+  query: { status: string | null; before?: [string, string]; limit: number },
+) {
+  return call<(Json & { id: string; cursor_created_at: string })[]>(
+    db,
+    claims,
+    "select private.list_reorder_suggestions($1, $2, $3, $4) as result",
+    [query.status, query.before?.[0] ?? null, query.before?.[1] ?? null, query.limit],
+  );
+}
+
+export function verifyLedger(db: Db, claims: DbClaims) {
+  return call<{ checked: number; mismatches: Json[] }>(db, claims, "select private.check_stock_ledger() as result", []);
+}
