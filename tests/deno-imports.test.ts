@@ -46,8 +46,9 @@ function sourceFiles(dir: string): string[] {
 /** Every module specifier in a file: static and dynamic imports, re-exports and `@ts-types` directives. */
 function specifiersIn(code: string): string[] {
   const patterns = [
-    /\b(?:import|export)\b[^'"`;]*?\bfrom\s*["']([^"']+)["']/g,
-    /\bimport\s*["']([^"']+)["']/g,
+    // Statements start a line, so SQL or prose inside strings that says "from" is not mistaken for one.
+    /^\s*(?:import|export)\b[^'"`;]*?\bfrom\s*["']([^"']+)["']/gm,
+    /^\s*import\s*["']([^"']+)["']/gm,
     /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
     /@ts-types\s*=\s*["']([^"']+)["']/g,
   ];
