@@ -163,4 +163,28 @@ describe.skipIf(!onPostgres)("reservations under concurrency on postgres", () =>
     expect(await activeHeld(sku)).toBe(reservedUnits);
     expect(await ledgerMismatches(ctx.db)).toEqual([]);
   });
+
+  it("20 concurrent transfers with one idempotency key move stock once", async () => {
+    const app = createTestApp(ctx.db);
+    await createLocation(ctx.db, "west", { priority: 40 });
+    const sku = uniqueSku("XRACE");
+    await createVariants(ctx.db, [sku]);
+    await receive(ctx.db, sku, "main", 50);
+    const body = {
+      sku,
+      from_location_code: "main",
+      to_location_code: "west",
+      quantity: 5,
+      idempotency_key: `race-${sku}`,
+    };
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => app.request("POST", "/v1/inventory/transfers", { as: "staff", body })),
+    );
+    expect(tally(responses)).toEqual({ 201: 20 });
+    expect(new Set(responses.map((response) => response.json.transfer_id)).size).toBe(1);
+    expect(responses.filter((response) => response.headers.get("idempotent-replayed") === "true")).toHaveLength(19);
+    expect(await level(ctx.db, sku, "main")).toMatchObject({ on_hand: 45 });
+    expect(await level(ctx.db, sku, "west")).toMatchObject({ on_hand: 5 });
+    expect(await ledgerMismatches(ctx.db)).toEqual([]);
+  });
 });

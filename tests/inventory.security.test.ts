@@ -43,6 +43,7 @@ describe(`inventory API access by role on ${engine}`, () => {
     ["POST", "/v1/inventory/reservations", reserve, "staff"],
     ["GET", "/v1/inventory/reorder-suggestions", undefined, "viewer"],
     ["POST", "/v1/inventory/verify", undefined, "staff"],
+    ["PATCH", "/v1/inventory/levels", { sku: SKU, location_code: "main", reorder_point: 2 }, "manager"],
   ];
 
   it.each(routes)(

@@ -44,6 +44,7 @@ create table public.locations (
   active boolean not null default true,
   priority integer not null default 100 check (priority between 0 and 1000000),
   fulfils_online boolean not null default true,
+  version integer not null default 1 check (version >= 1),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   check ((latitude is null) = (longitude is null))
@@ -52,6 +53,22 @@ comment on table public.locations is
   'Warehouses and shops holding stock; priority orders allocation (lower first), fulfils_online opens a location to lines that name none.';
 create index locations_allocation_idx on public.locations (priority, id) where active;
 
+-- Optimistic concurrency: every change bumps the version a client read (If-Match / `version`).
+create or replace function private.locations_bump_version()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.version := old.version + 1;
+  return new;
+end;
+$$;
+comment on function private.locations_bump_version() is 'Trigger: a changed location gets the next version, whatever the statement said.';
+
+create trigger locations_before_update_bump_version
+  before update on public.locations
+  for each row execute function private.locations_bump_version();
 create trigger locations_before_update_set_updated_at
   before update on public.locations
   for each row execute function private.set_updated_at();

@@ -31,13 +31,13 @@ create table public.reorder_suggestions (
   reorder_point integer not null,
   suggested_quantity integer not null check (suggested_quantity > 0),
   available_at_crossing integer not null,
-  status text not null default 'open' check (status in ('open', 'resolved')),
+  status text not null default 'open' check (status in ('open', 'resolved', 'dismissed')),
   created_at timestamptz not null default now(),
   resolved_at timestamptz,
   foreign key (variant_id, location_id) references public.stock_levels (variant_id, location_id) on delete cascade
 );
 comment on table public.reorder_suggestions is
-  'One open suggestion per level whose available stock crossed down to its reorder point; resolved when it rises above again.';
+  'One open suggestion per level whose available stock crossed down to its reorder point; resolved when it rises above again or by hand, or dismissed by hand (resolved_at is when it closed).';
 create unique index reorder_suggestions_one_open_key on public.reorder_suggestions (variant_id, location_id) where status = 'open';
 create index reorder_suggestions_created_idx on public.reorder_suggestions (created_at desc, id desc);
 
@@ -83,11 +83,11 @@ declare
   base jsonb;
   suggestion_id uuid;
 begin
-  base := jsonb_build_object(
-    'variant_id', new.variant_id,
-    'sku', (select v.sku from public.product_variants v where v.id = new.variant_id),
-    'location_id', new.location_id,
-    'location_code', (select l.code from public.locations l where l.id = new.location_id));
+  select jsonb_build_object('variant_id', new.variant_id, 'sku', v.sku, 'location_id', new.location_id,
+                            'location_code', l.code)
+  into base
+  from public.product_variants v, public.locations l
+  where v.id = new.variant_id and l.id = new.location_id;
   perform private.emit_event('stock.changed', base || jsonb_build_object(
     'before', jsonb_build_object('on_hand', old.on_hand, 'reserved', old.reserved, 'available', old.available),
     'after', jsonb_build_object('on_hand', new.on_hand, 'reserved', new.reserved, 'available', new.available)));

@@ -32,6 +32,7 @@ comment on table public.stock_movements is
   'Append-only stock ledger: every on_hand change is one signed movement; on_hand equals the sum of a level''s movements.';
 create index stock_movements_level_idx on public.stock_movements (variant_id, location_id, id desc);
 create index stock_movements_location_idx on public.stock_movements (location_id, id desc);
+create index stock_movements_reference_idx on public.stock_movements (reference_type, reference_id) where reference_id is not null;
 
 -- Who and when are the database's to say, not the client's.
 create or replace function private.stock_movements_stamp()
@@ -249,13 +250,16 @@ comment on function private.adjust_stock(text, text, integer, text, text, text, 
   'Records one manual stock movement (staff and up); the same idempotency key applies once and answers the first movement.';
 
 -- POST /inventory/transfers: the out and the in movement in one transaction. Levels are locked
--- in allocation order (location priority, then id) like every other multi-level write.
+-- in allocation order (location priority, then id) like every other multi-level write. An
+-- idempotency key rides on the transfer_out movement (the ledger's unique key), so the same key
+-- never moves stock twice; a repeat answers the first transfer, a different request is refused.
 create or replace function private.transfer_stock(
   p_sku text,
   p_from_code text,
   p_to_code text,
   p_quantity integer,
-  p_reason text default null
+  p_reason text default null,
+  p_idempotency_key text default null
 )
 returns jsonb
 language plpgsql
@@ -270,6 +274,7 @@ declare
   leg record;
   out_movement public.stock_movements;
   in_movement public.stock_movements;
+  replayed boolean := false;
 begin
   perform private.require_app_role('staff');
   if p_quantity is null or p_quantity <= 0 then
@@ -284,36 +289,65 @@ begin
       jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'body.to_location_code', 'message', 'same as from_location_code'))));
   end if;
 
-  for leg in
-    select l.id, l.id = v_from as outgoing from public.locations l where l.id in (v_from, v_to) order by l.priority, l.id
-  loop
-    if leg.outgoing then
-      insert into public.stock_movements (variant_id, location_id, kind, quantity, reason, reference_type, reference_id)
-      values (v_variant, v_from, 'transfer_out', -p_quantity, p_reason, 'transfer', v_transfer)
-      returning * into out_movement;
-    else
-      insert into public.stock_movements (variant_id, location_id, kind, quantity, reason, reference_type, reference_id)
-      values (v_variant, v_to, 'transfer_in', p_quantity, p_reason, 'transfer', v_transfer)
-      returning * into in_movement;
+  if p_idempotency_key is not null then
+    -- Requests with one key queue here, so a repeat sees the first transfer before moving
+    -- anything (the in leg may be written before the keyed out leg).
+    perform pg_advisory_xact_lock(hashtextextended('storekeep.stock_movements.idempotency_key:' || p_idempotency_key, 0));
+    select * into out_movement from public.stock_movements m where m.idempotency_key = p_idempotency_key;
+    if out_movement.id is not null then
+      select * into in_movement from public.stock_movements m
+      where m.reference_type = 'transfer' and m.reference_id = out_movement.reference_id and m.kind = 'transfer_in';
+      if out_movement.kind <> 'transfer_out'
+         or (out_movement.variant_id, out_movement.location_id, -out_movement.quantity, in_movement.location_id)
+            is distinct from (v_variant, v_from, p_quantity, v_to) then
+        perform private.raise_business_error('P0C01', 'this idempotency key was used for a different movement',
+          jsonb_build_object('idempotency_key', p_idempotency_key, 'movement', private.movement_json(out_movement)));
+      end if;
+      v_transfer := out_movement.reference_id;
+      replayed := true;
     end if;
-  end loop;
+  end if;
+
+  if not replayed then
+    for leg in
+      select l.id, l.id = v_from as outgoing from public.locations l where l.id in (v_from, v_to) order by l.priority, l.id
+    loop
+      if leg.outgoing then
+        insert into public.stock_movements
+          (variant_id, location_id, kind, quantity, reason, reference_type, reference_id, idempotency_key)
+        values (v_variant, v_from, 'transfer_out', -p_quantity, p_reason, 'transfer', v_transfer, p_idempotency_key)
+        on conflict (idempotency_key) do nothing
+        returning * into out_movement;
+        if out_movement.id is null then
+          -- An adjustment took the key meanwhile; raising undoes the in leg, if written.
+          perform private.raise_business_error('P0C01', 'this idempotency key was used for a different movement',
+            jsonb_build_object('idempotency_key', p_idempotency_key));
+        end if;
+      else
+        insert into public.stock_movements (variant_id, location_id, kind, quantity, reason, reference_type, reference_id)
+        values (v_variant, v_to, 'transfer_in', p_quantity, p_reason, 'transfer', v_transfer)
+        returning * into in_movement;
+      end if;
+    end loop;
+  end if;
 
   return jsonb_build_object(
     'transfer_id', v_transfer,
     'movements', jsonb_build_array(private.movement_json(out_movement), private.movement_json(in_movement)),
     'from', private.level_json(v_variant, v_from),
-    'to', private.level_json(v_variant, v_to));
+    'to', private.level_json(v_variant, v_to),
+    'replayed', replayed);
 end;
 $$;
-comment on function private.transfer_stock(text, text, text, integer, text) is
-  'Moves stock between two locations (staff and up): transfer_out and transfer_in in one transaction.';
+comment on function private.transfer_stock(text, text, text, integer, text, text) is
+  'Moves stock between two locations (staff and up): transfer_out and transfer_in in one transaction, once per idempotency key.';
 
 revoke execute on function private.movement_json(public.stock_movements), private.level_json(uuid, uuid),
   private.variant_id_for_sku(text), private.location_id_for_code(text) from public, anon, authenticated;
 revoke execute on function private.adjust_stock(text, text, integer, text, text, text, text, text),
-  private.transfer_stock(text, text, text, integer, text) from public, anon;
+  private.transfer_stock(text, text, text, integer, text, text) from public, anon;
 grant execute on function private.adjust_stock(text, text, integer, text, text, text, text, text),
-  private.transfer_stock(text, text, text, integer, text) to authenticated, service_role;
+  private.transfer_stock(text, text, text, integer, text, text) to authenticated, service_role;
 
 alter table public.stock_movements enable row level security;
 revoke all on public.stock_movements from anon, authenticated, service_role;

@@ -28,11 +28,42 @@ create table public.reservation_items (
   variant_id uuid not null,
   location_id uuid not null,
   quantity integer not null check (quantity > 0),
-  primary key (reservation_id, variant_id, location_id),
-  foreign key (variant_id, location_id) references public.stock_levels (variant_id, location_id)
+  primary key (reservation_id, variant_id, location_id)
 );
-comment on table public.reservation_items is 'What a reservation holds: a quantity of a variant at a location (a line may split).';
+comment on table public.reservation_items is
+  'What a reservation holds: a quantity of a variant at a location (a line may split); only reserve_stock writes items.';
 create index reservation_items_level_idx on public.reservation_items (variant_id, location_id);
+
+-- An item's level exists because reserve_stock writes an item only in the transaction that
+-- raises that level's `reserved`. There is deliberately no foreign key to stock_levels: its
+-- check would take a KEY SHARE lock on the level, which on a hot level turns every hold into a
+-- MultiXact and a fight for the level's page while another transaction holds the row. Instead,
+-- a level that any reservation item names can never be deleted (what the foreign key's
+-- ON DELETE NO ACTION gave). The trigger runs after the row lock is taken, so an item committed
+-- by the transaction that held the level is always seen.
+create or replace function private.stock_levels_refuse_delete_when_held()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if exists (select 1 from public.reservation_items i
+             where i.variant_id = old.variant_id and i.location_id = old.location_id) then
+    raise foreign_key_violation using
+      message = 'a stock level named by reservation items cannot be deleted',
+      detail = format('variant %s at location %s', old.variant_id, old.location_id);
+  end if;
+  return old;
+end;
+$$;
+comment on function private.stock_levels_refuse_delete_when_held() is
+  'Trigger: refuses (23503) deleting a stock level that reservation items name, in place of a foreign key.';
+revoke execute on function private.stock_levels_refuse_delete_when_held() from public, anon, authenticated;
+
+create trigger stock_levels_before_delete_refuse_when_held
+  before delete on public.stock_levels
+  for each row execute function private.stock_levels_refuse_delete_when_held();
 
 alter table public.stock_movements
   add constraint stock_movements_reservation_fkey foreign key (reservation_id) references public.reservations (id);
@@ -95,10 +126,8 @@ declare
   v_avail integer;
   v_take integer;
   v_from_spec integer;
-  v_item_variant uuid[] := '{}';
-  v_item_location uuid[] := '{}';
-  v_item_quantity integer[] := '{}';
   v_items jsonb := '[]';
+  v_answer jsonb;
   v_shortages jsonb := '[]';
 begin
   perform private.require_app_role('staff');
@@ -121,6 +150,17 @@ begin
     return private.reservation_json((select r.id from public.reservations r where r.idempotency_key = p_idempotency_key))
       || jsonb_build_object('replayed', true);
   end if;
+
+  -- The answer, but for its items, is known before any level is locked.
+  v_answer := jsonb_build_object(
+    'id', v_id,
+    'status', 'active',
+    'expires_at', private.iso(v_expires),
+    'reference', case when p_reference_type is null then null
+      else jsonb_build_object('type', p_reference_type, 'id', p_reference_id) end,
+    'created_at', private.iso(now()),
+    'closed_at', null,
+    'replayed', false);
 
   v_lines := jsonb_array_length(p_items);
   v_matched := 0;
@@ -169,6 +209,11 @@ begin
       v_want := v_spec + case when cand.fulfils_online then v_any else 0 end;
       continue when v_want = 0;
 
+      -- The hold's item is written before the level is locked: on a hot level everything between
+      -- the row lock and commit is serialised, so the conditional UPDATE is the last thing done.
+      insert into public.reservation_items (reservation_id, variant_id, location_id, quantity)
+      values (v_id, grp.variant_id, cand.location_id, v_want);
+
       -- Fast path, the shape of a bare conditional update: take everything wanted here.
       update public.stock_levels sl
       set reserved = sl.reserved + v_want, updated_at = now()
@@ -177,7 +222,7 @@ begin
       if found then
         v_take := v_want;
       else
-        -- Not enough here: lock the level, take what it has.
+        -- Not enough here: lock the level, take what it has, and make the item say so.
         select sl.on_hand - sl.reserved into v_avail
         from public.stock_levels sl
         where sl.variant_id = grp.variant_id and sl.location_id = cand.location_id
@@ -187,6 +232,11 @@ begin
           update public.stock_levels sl
           set reserved = sl.reserved + v_take, updated_at = now()
           where sl.variant_id = grp.variant_id and sl.location_id = cand.location_id;
+          update public.reservation_items i set quantity = v_take
+          where i.reservation_id = v_id and i.variant_id = grp.variant_id and i.location_id = cand.location_id;
+        else
+          delete from public.reservation_items i
+          where i.reservation_id = v_id and i.variant_id = grp.variant_id and i.location_id = cand.location_id;
         end if;
       end if;
 
@@ -197,9 +247,6 @@ begin
         end if;
         v_any := v_any - (v_take - v_from_spec);
         v_left := v_left - v_take;
-        v_item_variant := v_item_variant || grp.variant_id;
-        v_item_location := v_item_location || cand.location_id;
-        v_item_quantity := v_item_quantity || v_take;
         v_items := v_items || jsonb_build_object('sku', grp.sku, 'location_code', cand.code, 'quantity', v_take);
       end if;
       exit when v_left = 0;
@@ -248,20 +295,7 @@ begin
       jsonb_build_object('shortages', v_shortages));
   end if;
 
-  insert into public.reservation_items (reservation_id, variant_id, location_id, quantity)
-  select v_id, i.variant_id, i.location_id, i.quantity
-  from unnest(v_item_variant, v_item_location, v_item_quantity) as i(variant_id, location_id, quantity);
-
-  return jsonb_build_object(
-    'id', v_id,
-    'status', 'active',
-    'expires_at', private.iso(v_expires),
-    'reference', case when p_reference_type is null then null
-      else jsonb_build_object('type', p_reference_type, 'id', p_reference_id) end,
-    'items', v_items,
-    'created_at', private.iso(now()),
-    'closed_at', null,
-    'replayed', false);
+  return v_answer || jsonb_build_object('items', v_items);
 end;
 $$;
 comment on function private.reserve_stock(jsonb, integer, text, text, text) is

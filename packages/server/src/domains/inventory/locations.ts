@@ -16,13 +16,14 @@ interface LocationRow {
   active: boolean;
   priority: number;
   fulfils_online: boolean;
+  version: number;
   created_at: Date;
   updated_at: Date;
   [column: string]: unknown;
 }
 
 const COLUMNS =
-  "id, code, name, type, address, latitude, longitude, active, priority, fulfils_online, created_at, updated_at";
+  "id, code, name, type, address, latitude, longitude, active, priority, fulfils_online, version, created_at, updated_at";
 const UPDATABLE = ["name", "type", "address", "latitude", "longitude", "active", "priority", "fulfils_online"] as const;
 
 const toLocation = (row: LocationRow) => ({
@@ -64,16 +65,46 @@ export async function listLocations(db: Db, claims: DbClaims, page: { limit: num
   return rows.map(toLocation);
 }
 
-export async function updateLocation(db: Db, claims: DbClaims, code: string, patch: UpdateLocation) {
+/**
+ * Changes a location when `expectedVersion` (from If-Match or `version`) is null or still
+ * current; the version check is part of the UPDATE, so two writers cannot both win. When the
+ * update matches nothing, a read tells a stale version (409 with the current state) from a
+ * location that does not exist or that the caller may not change.
+ */
+export async function updateLocation(
+  db: Db,
+  claims: DbClaims,
+  code: string,
+  patch: UpdateLocation,
+  expectedVersion: number | null,
+) {
   const fields = UPDATABLE.filter((field) => patch[field] !== undefined);
-  const assignments = fields.map((field, i) => `${field} = $${i + 2}`);
-  const sql = fields.length
-    ? `update public.locations set ${assignments.join(", ")} where code = $1 returning ${COLUMNS}`
-    : `select ${COLUMNS} from public.locations where code = $1`;
-  const { rows } = await db.asUser(claims, (tx) =>
-    tx.query<LocationRow>(sql, [code, ...fields.map((field) => patch[field])]),
-  );
+  const assignments = fields.map((field, i) => `${field} = $${i + 3}`);
+  const { rows, current } = await db.asUser(claims, async (tx) => {
+    // An empty patch changes nothing (and bumps no version): it answers the location as it is.
+    const updated = fields.length
+      ? await tx.query<LocationRow>(
+          `update public.locations set ${assignments.join(", ")}
+           where code = $1 and ($2::integer is null or version = $2) returning ${COLUMNS}`,
+          [code, expectedVersion, ...fields.map((field) => patch[field])],
+        )
+      : await tx.query<LocationRow>(
+          `select ${COLUMNS} from public.locations where code = $1 and ($2::integer is null or version = $2)`,
+          [code, expectedVersion],
+        );
+    const found = updated.rows.length
+      ? undefined
+      : (await tx.query<LocationRow>(`select ${COLUMNS} from public.locations where code = $1`, [code])).rows[0];
+    return { rows: updated.rows, current: found };
+  });
   const row = rows[0];
-  if (!row) throw new Problem("not-found", `no location ${code}, or the caller may not change it`);
-  return toLocation(row);
+  if (row) return toLocation(row);
+  if (current && expectedVersion !== null && current.version !== expectedVersion) {
+    throw new Problem("version-conflict", `the location was changed since version ${expectedVersion}`, {
+      expected_version: expectedVersion,
+      current: toLocation(current),
+    });
+  }
+  if (current) throw new Problem("forbidden", `the caller may not change location ${code}`);
+  throw new Problem("not-found", `no location ${code}`);
 }

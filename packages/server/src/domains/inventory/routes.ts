@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireRole } from "../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
+import { Problem } from "../../http/problems.ts";
 import { createLocation, listLocations, updateLocation } from "./locations.ts";
 import {
   AdjustResultSchema,
@@ -9,6 +10,9 @@ import {
   CreateLocationSchema,
   HistoryQuerySchema,
   IdempotencyHeaderSchema,
+  IfMatchHeaderSchema,
+  LevelPolicySchema,
+  LevelSchema,
   LocationCodeParamSchema,
   LocationSchema,
   MovementSchema,
@@ -18,6 +22,7 @@ import {
   ReserveSchema,
   StatusQuerySchema,
   StockStatusSchema,
+  SuggestionIdParamSchema,
   SuggestionQuerySchema,
   TransferResultSchema,
   TransferSchema,
@@ -26,11 +31,13 @@ import {
 } from "./schemas.ts";
 import {
   adjustStock,
+  closeReorderSuggestion,
   commitReservation,
   getReservation,
   listReorderSuggestions,
   releaseReservation,
   reserveStock,
+  setLevelPolicy,
   stockHistory,
   stockStatus,
   transferStock,
@@ -50,6 +57,32 @@ const insufficientStock = errorResponse(
 );
 const notFound = errorResponse("Unknown sku, location or reservation");
 const tags = ["inventory"];
+
+/** The strong ETag of a versioned resource. */
+const etag = (version: number) => `"${version}"`;
+
+/**
+ * The version a write expects: `If-Match` ("3", W/"3" or 3) or `version` in the body; they must
+ * agree when both are given. Null when neither is.
+ */
+function expectedVersion(ifMatch: string | undefined, bodyVersion: number | undefined): number | null {
+  let header: number | undefined;
+  if (ifMatch !== undefined) {
+    const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
+    if (!match?.[1]) {
+      throw new Problem("validation-failed", 'If-Match must be a version such as "3"', {
+        errors: [{ field: "header.if-match", message: "not a version" }],
+      });
+    }
+    header = Number(match[1]);
+  }
+  if (header !== undefined && bodyVersion !== undefined && header !== bodyVersion) {
+    throw new Problem("validation-failed", "If-Match and version disagree", {
+      errors: [{ field: "body.version", message: "differs from If-Match" }],
+    });
+  }
+  return header ?? bodyVersion ?? null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Locations
@@ -87,11 +120,17 @@ const updateLocationRoute = createRoute({
   method: "patch",
   path: "/locations/{code}",
   tags,
-  summary: "Change a location: name, priority, active, fulfils_online, ... (manager and up)",
+  summary:
+    "Change a location: name, priority, active, fulfils_online, ... (manager and up); If-Match or `version` guards against lost updates",
   security: bearerAuth,
   middleware: [requireRole("manager")] as const,
-  request: { params: LocationCodeParamSchema, body: body(UpdateLocationSchema) },
-  responses: { 200: json("The location", LocationSchema), 404: notFound, ...commonErrors },
+  request: { params: LocationCodeParamSchema, headers: IfMatchHeaderSchema, body: body(UpdateLocationSchema) },
+  responses: {
+    200: json("The location (its ETag is its version)", LocationSchema),
+    404: notFound,
+    409: errorResponse("Version conflict: the location changed since that version; `current` is how it is now"),
+    ...commonErrors,
+  },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -119,12 +158,15 @@ const transferRoute = createRoute({
   method: "post",
   path: "/inventory/transfers",
   tags,
-  summary: "Move stock between two locations in one transaction (staff and up)",
+  summary: "Move stock between two locations in one transaction (staff and up); the same idempotency_key moves once",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
   request: { body: body(TransferSchema) },
   responses: {
-    201: json("Both movements and both levels after them", TransferResultSchema),
+    201: json(
+      "Both movements and both levels after them (a replayed key answers the first transfer, with Idempotent-Replayed: true)",
+      TransferResultSchema,
+    ),
     404: notFound,
     409: insufficientStock,
     ...commonErrors,
@@ -187,6 +229,44 @@ const suggestionsRoute = createRoute({
   responses: { 200: json("A page of suggestions", pageSchema(ReorderSuggestionSchema)), ...commonErrors },
 });
 
+const levelPolicyRoute = createRoute({
+  operationId: "setStockLevelPolicy",
+  method: "patch",
+  path: "/inventory/levels",
+  tags,
+  summary: "Set a level's reorder_point, reorder_quantity and allow_backorder (manager and up)",
+  security: bearerAuth,
+  middleware: [requireRole("manager")] as const,
+  request: { body: body(LevelPolicySchema) },
+  responses: {
+    200: json("The level", LevelSchema),
+    404: notFound,
+    409: errorResponse("Backorders cannot be turned off while more is reserved than on hand"),
+    ...commonErrors,
+  },
+});
+
+const suggestionAction = (action: "resolve" | "dismiss") =>
+  createRoute({
+    operationId: action === "resolve" ? "resolveReorderSuggestion" : "dismissReorderSuggestion",
+    method: "post",
+    path: `/inventory/reorder-suggestions/{id}/${action}`,
+    tags,
+    summary:
+      action === "resolve"
+        ? "Mark a reorder suggestion as handled (idempotent; staff and up)"
+        : "Dismiss a reorder suggestion (idempotent; staff and up)",
+    security: bearerAuth,
+    middleware: [requireRole("staff")] as const,
+    request: { params: SuggestionIdParamSchema },
+    responses: {
+      200: json("The suggestion", ReorderSuggestionSchema),
+      404: errorResponse("Unknown reorder suggestion"),
+      409: errorResponse(action === "resolve" ? "The suggestion was dismissed" : "The suggestion was resolved"),
+      ...commonErrors,
+    },
+  });
+
 // ---------------------------------------------------------------------------------------------
 // Reservations
 
@@ -245,9 +325,11 @@ type Reservation = z.infer<typeof ReservationSchema>;
 const withoutReplayed = ({ replayed: _, ...rest }: Record<string, unknown>) => rest as Reservation;
 
 export const inventoryRoutes = createRouter()
-  .openapi(createLocationRoute, async (c) =>
-    c.json(await createLocation(c.var.services.db, c.var.caller.claims, c.req.valid("json")), 201),
-  )
+  .openapi(createLocationRoute, async (c) => {
+    const location = await createLocation(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    c.header("ETag", etag(location.version));
+    return c.json(location, 201);
+  })
   .openapi(listLocationsRoute, async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const after = cursor ? decodeCursor(cursor, z.string()) : undefined;
@@ -257,21 +339,37 @@ export const inventoryRoutes = createRouter()
       200,
     );
   })
-  .openapi(updateLocationRoute, async (c) =>
-    c.json(
-      await updateLocation(c.var.services.db, c.var.caller.claims, c.req.valid("param").code, c.req.valid("json")),
-      200,
-    ),
-  )
+  .openapi(updateLocationRoute, async (c) => {
+    const { version, ...patch } = c.req.valid("json");
+    const expected = expectedVersion(c.req.valid("header")["if-match"], version);
+    const location = await updateLocation(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("param").code,
+      patch,
+      expected,
+    );
+    c.header("ETag", etag(location.version));
+    return c.json(location, 200);
+  })
   .openapi(adjustRoute, async (c) => {
     const { replayed, ...result } = await adjustStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result as z.infer<typeof AdjustResultSchema>, 201);
   })
   .openapi(transferRoute, async (c) => {
-    const result = await transferStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    const { replayed, ...result } = await transferStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(result as z.infer<typeof TransferResultSchema>, 201);
   })
+  .openapi(levelPolicyRoute, async (c) =>
+    c.json(
+      (await setLevelPolicy(c.var.services.db, c.var.caller.claims, c.req.valid("json"))) as z.infer<
+        typeof LevelSchema
+      >,
+      200,
+    ),
+  )
   .openapi(statusRoute, async (c) => {
     const { sku, location_code, stock, limit, cursor } = c.req.valid("query");
     const after = cursor ? decodeCursor(cursor, z.string()) : undefined;
@@ -320,6 +418,28 @@ export const inventoryRoutes = createRouter()
     const data = page.data.map(({ cursor_created_at: _, ...row }) => row as z.infer<typeof ReorderSuggestionSchema>);
     return c.json({ data, next_cursor: page.next_cursor }, 200);
   })
+  .openapi(suggestionAction("resolve"), async (c) =>
+    c.json(
+      (await closeReorderSuggestion(
+        c.var.services.db,
+        c.var.caller.claims,
+        c.req.valid("param").id,
+        "resolved",
+      )) as z.infer<typeof ReorderSuggestionSchema>,
+      200,
+    ),
+  )
+  .openapi(suggestionAction("dismiss"), async (c) =>
+    c.json(
+      (await closeReorderSuggestion(
+        c.var.services.db,
+        c.var.caller.claims,
+        c.req.valid("param").id,
+        "dismissed",
+      )) as z.infer<typeof ReorderSuggestionSchema>,
+      200,
+    ),
+  )
   .openapi(reserveRoute, async (c) => {
     const key = c.req.valid("header")["idempotency-key"];
     const result = await reserveStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);

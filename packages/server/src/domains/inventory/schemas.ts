@@ -23,6 +23,7 @@ export const LocationSchema = z
     active: z.boolean(),
     priority: z.number().int(),
     fulfils_online: z.boolean(),
+    version: z.number().int().openapi({ description: "Bumped by every change; send it back as If-Match or `version`" }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
@@ -64,10 +65,19 @@ export const UpdateLocationSchema = z
     active: locationFields.active,
     priority: locationFields.priority,
     fulfils_online: locationFields.fulfils_online,
+    version: z.number().int().min(1).openapi({ description: "Expected version (or If-Match)" }),
   })
   .partial()
   .strict()
   .openapi("UpdateLocation");
+
+/** `If-Match` as every versioned write of the API names it (lower case, like the catalog's). */
+export const IfMatchHeaderSchema = z.object({
+  "if-match": z
+    .string()
+    .optional()
+    .openapi({ param: { name: "if-match", in: "header" }, description: 'The version you read, e.g. "3"' }),
+});
 
 export const LocationCodeParamSchema = z.object({
   code: LocationCode.openapi({ param: { name: "code", in: "path" } }),
@@ -141,6 +151,12 @@ export const TransferSchema = z
     to_location_code: LocationCode,
     quantity: Quantity,
     reason: z.string().max(1000).optional(),
+    idempotency_key: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .openapi({ description: "The same key never moves stock twice; a repeat answers the first transfer" }),
   })
   .strict()
   .openapi("StockTransfer");
@@ -153,6 +169,22 @@ export const TransferResultSchema = z
     to: LevelSchema,
   })
   .openapi("TransferResult");
+
+export const LevelPolicySchema = z
+  .object({
+    sku: Sku,
+    location_code: LocationCode,
+    reorder_point: z.number().int().min(0).max(1_000_000).optional(),
+    reorder_quantity: z.number().int().min(0).max(1_000_000).optional(),
+    allow_backorder: z.boolean().optional(),
+  })
+  .strict()
+  .refine(
+    (body) =>
+      body.reorder_point !== undefined || body.reorder_quantity !== undefined || body.allow_backorder !== undefined,
+    { message: "set at least one of reorder_point, reorder_quantity, allow_backorder", path: ["reorder_point"] },
+  )
+  .openapi("StockLevelPolicy");
 
 const LocationStockSchema = z.object({
   location_code: z.string(),
@@ -231,12 +263,16 @@ export const IdempotencyHeaderSchema = z.object({
     }),
 });
 
+export const SuggestionIdParamSchema = z.object({
+  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
+});
+
 export const ReorderSuggestionSchema = z
   .object({
     id: z.uuid(),
     sku: z.string(),
     location_code: z.string(),
-    status: z.enum(["open", "resolved"]),
+    status: z.enum(["open", "resolved", "dismissed"]),
     reorder_point: z.number().int(),
     suggested_quantity: z.number().int(),
     available_at_crossing: z.number().int(),
@@ -247,7 +283,7 @@ export const ReorderSuggestionSchema = z
   .openapi("ReorderSuggestion");
 
 export const SuggestionQuerySchema = z.object({
-  status: z.enum(["open", "resolved", "all"]).default("open"),
+  status: z.enum(["open", "resolved", "dismissed", "all"]).default("open"),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
 });
@@ -272,4 +308,5 @@ export type CreateLocation = z.infer<typeof CreateLocationSchema>;
 export type UpdateLocation = z.infer<typeof UpdateLocationSchema>;
 export type Adjust = z.infer<typeof AdjustSchema>;
 export type Transfer = z.infer<typeof TransferSchema>;
+export type LevelPolicy = z.infer<typeof LevelPolicySchema>;
 export type Reserve = z.infer<typeof ReserveSchema>;

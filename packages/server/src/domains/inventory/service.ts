@@ -1,5 +1,5 @@
 import type { Db, DbClaims } from "../../platform/db/types.ts";
-import type { Adjust, Reserve, Transfer } from "./schemas.ts";
+import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
 
 // Every stock rule lives in SQL (supabase/migrations/202611220200xx_*): each function here is one
 // call into one SQL function, run as the caller so the function can check the caller's role.
@@ -31,13 +31,33 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
 }
 
 export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
-  return call<Json>(db, claims, "select private.transfer_stock($1, $2, $3, $4, $5) as result", [
+  return call<Json & { replayed: boolean }>(
+    db,
+    claims,
+    "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result",
+    [
+      input.sku,
+      input.from_location_code,
+      input.to_location_code,
+      input.quantity,
+      input.reason ?? null,
+      input.idempotency_key ?? null,
+    ],
+  );
+}
+
+export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {
+  return call<Json>(db, claims, "select private.set_level_policy($1, $2, $3, $4, $5) as result", [
     input.sku,
-    input.from_location_code,
-    input.to_location_code,
-    input.quantity,
-    input.reason ?? null,
+    input.location_code,
+    input.reorder_point ?? null,
+    input.reorder_quantity ?? null,
+    input.allow_backorder ?? null,
   ]);
+}
+
+export function closeReorderSuggestion(db: Db, claims: DbClaims, id: string, status: "resolved" | "dismissed") {
+  return call<Json>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [id, status]);
 }
 
 export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempotencyKey?: string) {
