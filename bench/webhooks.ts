@@ -11,7 +11,7 @@ export const description =
   "outbox → signed webhook deliveries/s to a local receiver, next to that receiver's own ceiling";
 
 const EVENTS = 4_000;
-const BATCH = 50; // the dispatcher's default batch: requests in flight at once
+const BATCH = 50; // the dispatcher's default batch: requests in flight at once per loop
 const ROUNDS = 2;
 const POOL_MAX = 10;
 const WORKERS = 4; // dispatcher loops in this process, each claiming its own batch
@@ -90,22 +90,29 @@ export default async function webhooks(): Promise<void> {
       settings: { allowPrivateUrls: true, batchSize: BATCH },
       workers: WORKERS,
     });
-    const throughput = async (): Promise<{ perSecond: number; fanOutMs: number }> => {
+    const throughput = async (): Promise<{ perSecond: number; afterCommit: number; fanOutMs: number }> => {
       const before = received;
       const started = performance.now();
       await db.query(
         "select private.emit_event('bench.item', $1::jsonb || jsonb_build_object('n', n)) from generate_series(1, $2) n",
         [JSON.stringify(payload), EVENTS],
       );
-      const fanOutMs = performance.now() - started;
+      const committed = performance.now();
       while (received - before < EVENTS) await new Promise((resolve) => setTimeout(resolve, 5));
-      return { perSecond: EVENTS / ((lastReceivedAt - started) / 1000), fanOutMs };
+      return {
+        perSecond: EVENTS / ((lastReceivedAt - started) / 1000),
+        afterCommit: EVENTS / ((lastReceivedAt - committed) / 1000),
+        fanOutMs: committed - started,
+      };
     };
+
+    // Warm-up (discarded): the first burst of POSTs pays for JIT and connection set-up.
+    await ceiling();
 
     const rowsOut: Row[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? (["ceiling", "dispatch"] as const) : (["dispatch", "ceiling"] as const);
-      const result: { ceiling?: number; dispatch?: { perSecond: number; fanOutMs: number } } = {};
+      const result: { ceiling?: number; dispatch?: { perSecond: number; afterCommit: number; fanOutMs: number } } = {};
       for (const which of order) {
         if (which === "ceiling") result.ceiling = await ceiling();
         else result.dispatch = await throughput();
@@ -113,6 +120,13 @@ export default async function webhooks(): Promise<void> {
       rowsOut.push({
         figure: `deliveries/s, round ${round + 1} (commit of ${EVENTS} → last received)`,
         value: result.dispatch?.perSecond ?? Number.NaN,
+        baseline: "receiver ceiling, signed POSTs/s",
+        baselineValue: result.ceiling ?? Number.NaN,
+        unit: "ops/s",
+      });
+      rowsOut.push({
+        figure: `  of which dispatch alone, round ${round + 1} (commit done → last received)`,
+        value: result.dispatch?.afterCommit ?? Number.NaN,
         baseline: "receiver ceiling, signed POSTs/s",
         baselineValue: result.ceiling ?? Number.NaN,
         unit: "ops/s",
@@ -171,7 +185,8 @@ export default async function webhooks(): Promise<void> {
       "Webhook dispatch on PostgreSQL vs. the local receiver's ceiling, measured in the same run\n" +
         `(a) ceiling: ${EVENTS} signed POSTs (svix signature, same body) with ${BATCH} in flight, straight at the receiver\n` +
         `(b) dispatcher: ${EVENTS} events committed in one transaction (fan-out in the database), then one continuous\n` +
-        `    dispatcher (${WORKERS} loops, batch ${BATCH}, pg pool ${POOL_MAX}) claims with SKIP LOCKED, signs, POSTs and records each attempt\n` +
+        `    dispatcher (${WORKERS} loops, up to ${BATCH} in flight each, pg pool ${POOL_MAX}) claims with SKIP LOCKED, signs, POSTs\n` +
+        '    and records outcomes in groups as they arrive; "dispatch alone" starts the clock once the fan-out has committed\n' +
         "(c) latency from an event's commit to its receipt, NOTIFY-woken, vs. one direct POST",
       rowsOut,
     );

@@ -2,6 +2,8 @@ import type { Logger } from "../../http/logger.ts";
 import type { Db } from "../../platform/db/types.ts";
 import type { HostResolver } from "../../platform/dns.ts";
 import type { EventSignal } from "../../platform/events.ts";
+import { type RunningSender, runContinuously } from "./loop.ts";
+import type { WebhookSender } from "./sender.ts";
 import { SignerCache } from "./signing.ts";
 import { refuseUrl } from "./url-policy.ts";
 
@@ -13,7 +15,7 @@ export interface DispatcherSettings {
   jitter: number;
   /** A request that has not answered in this long counts as failed. */
   timeoutMs: number;
-  /** Deliveries claimed (and sent concurrently) per round. */
+  /** Sends in flight at once per dispatcher loop; it claims more as half of them finish. */
   batchSize: number;
   /** How long a claim keeps other dispatchers off a delivery; must exceed the timeout. */
   leaseMs: number;
@@ -79,21 +81,35 @@ interface Outcome {
 }
 
 const BODY_LIMIT = 1024;
+// How long one round keeps claiming more while deliveries keep coming.
+const ROUND_MS = 1_000;
 const USER_AGENT = "Storekeep-Webhooks/1.0";
 
 export function settingsOf(deps: DispatcherDeps): DispatcherSettings {
   return { ...DEFAULT_DISPATCHER_SETTINGS, ...deps.settings };
 }
 
-/** The webhook body: `type`, `id`, `timestamp`, `data` (the event catalogue describes `data`). */
-export function webhookBody(event: { id: string; topic: string; payload: unknown; created_at: Date | string }): string {
+export interface OutboxEvent {
+  id: string;
+  topic: string;
+  payload: unknown;
+  created_at: Date | string;
+}
+
+/** The webhook payload: `type`, `id`, `timestamp`, `data` (the event catalogue describes `data`). */
+export function webhookPayload(event: OutboxEvent): { type: string; id: string; timestamp: string; data: unknown } {
   const timestamp = event.created_at instanceof Date ? event.created_at : new Date(event.created_at);
-  return JSON.stringify({
+  return {
     type: event.topic,
     id: webhookMessageId(event.id),
     timestamp: timestamp.toISOString(),
     data: event.payload,
-  });
+  };
+}
+
+/** The webhook body as sent: the payload as JSON. */
+export function webhookBody(event: OutboxEvent): string {
+  return JSON.stringify(webhookPayload(event));
 }
 
 /** `webhook-id`: stable per event, so a receiver can drop a redelivery it already handled. */
@@ -106,41 +122,123 @@ export function retryDelayMs(settings: DispatcherSettings, attempt: number, rand
   return Math.max(0, Math.round(base * (1 + settings.jitter * (2 * random() - 1))));
 }
 
-/** One round: claim due deliveries (SKIP LOCKED + lease), send them concurrently, record each outcome. */
+/**
+ * One round: claim due deliveries (SKIP LOCKED + lease) and send them, keeping up to `batchSize`
+ * in flight and claiming more whenever half of them have finished, so no send waits for the
+ * slowest of its batch. Outcomes are recorded in groups as they arrive (one statement per group,
+ * private.record_webhook_attempts). The round stops claiming when a claim comes up short or after
+ * about a second (so a stop or a drain's deadline is heard under steady load), and ends when every
+ * outcome is recorded.
+ */
 export async function dispatchRound(deps: DispatcherDeps): Promise<DispatchRound> {
   const settings = settingsOf(deps);
   const signers = deps.signers ?? new SignerCache();
-  const { rows } = await deps.db.query<ClaimedDelivery>(
-    "select * from private.claim_webhook_deliveries($1, make_interval(secs => $2::double precision / 1000))",
-    [settings.batchSize, settings.leaseMs],
-  );
-  const round: DispatchRound = { claimed: rows.length, delivered: 0, retrying: 0, failed: 0 };
-  await Promise.all(
-    rows.map(async (delivery) => {
-      const outcome = await send(deps, settings, signers, delivery);
-      const retryMs = outcome.succeeded ? null : retryDelayMs(settings, delivery.attempt);
-      const { rows: recorded } = await deps.db.query<{ status: string | null }>(
-        `select private.record_webhook_attempt($1, $2, $3, $4, $5, $6, $7,
-           case when $8::double precision is null then null else make_interval(secs => $8::double precision / 1000) end,
-           make_interval(secs => $9::double precision / 1000)) as status`,
-        [
-          delivery.delivery_id,
-          delivery.claim_token,
-          outcome.succeeded,
-          outcome.statusCode,
-          Math.round(outcome.latencyMs),
-          outcome.responseBody,
-          outcome.error,
-          retryMs,
-          settings.disableAfterMs,
-        ],
+  const round: DispatchRound = { claimed: 0, delivered: 0, retrying: 0, failed: 0 };
+  const recorder = new OutcomeRecorder(deps, settings, round);
+  const inFlight = new Set<Promise<void>>();
+  const refillBelow = Math.max(1, Math.ceil(settings.batchSize / 2));
+  const claimUntil = Date.now() + ROUND_MS;
+  let exhausted = false;
+  try {
+    while (!exhausted && Date.now() < claimUntil) {
+      const wanted = settings.batchSize - inFlight.size;
+      const { rows } = await deps.db.query<ClaimedDelivery>(
+        "select * from private.claim_webhook_deliveries($1, make_interval(secs => $2::double precision / 1000))",
+        [wanted, settings.leaseMs],
       );
-      const status = recorded[0]?.status;
-      if (status === "delivered") round.delivered++;
-      else if (status === "failed") round.failed++;
-      else round.retrying++;
+      round.claimed += rows.length;
+      exhausted = rows.length < wanted;
+      for (const delivery of rows) {
+        const sending: Promise<void> = send(deps, settings, signers, delivery)
+          .catch(
+            (error: unknown): Outcome => ({
+              succeeded: false,
+              statusCode: null,
+              latencyMs: 0,
+              responseBody: null,
+              error: String(error).slice(0, BODY_LIMIT),
+            }),
+          )
+          .then((outcome) => recorder.add(delivery, outcome))
+          .finally(() => inFlight.delete(sending));
+        inFlight.add(sending);
+      }
+      while (!exhausted && inFlight.size >= refillBelow) await Promise.race(inFlight);
+    }
+  } finally {
+    await Promise.all(inFlight);
+    await recorder.settled();
+  }
+  return round;
+}
+
+interface PendingOutcome {
+  delivery: ClaimedDelivery;
+  outcome: Outcome;
+}
+
+/**
+ * Group commit for attempt outcomes: the first outcome is recorded at once; those arriving while a
+ * statement runs are recorded together by the next one.
+ */
+class OutcomeRecorder {
+  #queue: PendingOutcome[] = [];
+  #flushing: Promise<void> | undefined;
+  #error: unknown;
+
+  constructor(
+    private readonly deps: DispatcherDeps,
+    private readonly settings: DispatcherSettings,
+    private readonly round: DispatchRound,
+  ) {}
+
+  add(delivery: ClaimedDelivery, outcome: Outcome): void {
+    this.#queue.push({ delivery, outcome });
+    this.#flushing ??= this.#drain();
+  }
+
+  /** Resolves when everything added is recorded; throws the first recording error. */
+  async settled(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    if (this.#error !== undefined) throw this.#error;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const group = this.#queue.splice(0);
+      try {
+        await this.#record(group);
+      } catch (error) {
+        // The group's deliveries stay leased and are sent again when the lease ends.
+        this.#error ??= error;
+      }
+    }
+    this.#flushing = undefined;
+  }
+
+  async #record(group: PendingOutcome[]): Promise<void> {
+    const outcomes = group.map(({ delivery, outcome }) => ({
+      delivery: delivery.delivery_id,
+      token: delivery.claim_token,
+      succeeded: outcome.succeeded,
+      status_code: outcome.statusCode,
+      latency_ms: Math.round(outcome.latencyMs),
+      response_body: outcome.responseBody,
+      error: outcome.error,
+      retry_after_ms: outcome.succeeded ? null : retryDelayMs(this.settings, delivery.attempt),
+    }));
+    const { rows } = await this.deps.db.query<{ delivery_id: string; status: string }>(
+      "select delivery_id::text, status from private.record_webhook_attempts($1::jsonb, make_interval(secs => $2::double precision / 1000))",
+      [JSON.stringify(outcomes), this.settings.disableAfterMs],
+    );
+    const statuses = new Map(rows.map((row) => [row.delivery_id, row.status]));
+    for (const { delivery, outcome } of group) {
+      const status = statuses.get(String(delivery.delivery_id));
+      if (status === "delivered") this.round.delivered++;
+      else if (status === "failed") this.round.failed++;
+      else if (status === "pending") this.round.retrying++;
       if (!outcome.succeeded) {
-        deps.logger?.debug("webhook attempt failed", {
+        this.deps.logger?.debug("webhook attempt failed", {
           delivery_id: delivery.delivery_id,
           endpoint_id: delivery.endpoint_id,
           attempt: delivery.attempt,
@@ -149,9 +247,8 @@ export async function dispatchRound(deps: DispatcherDeps): Promise<DispatchRound
           status,
         });
       }
-    }),
-  );
-  return round;
+    }
+  }
 }
 
 async function send(
@@ -255,12 +352,7 @@ export async function dispatchUntilIdle(deps: DispatcherDeps, maxMs: number): Pr
   return total;
 }
 
-export interface RunningDispatcher {
-  /** Stops after the current round; resolves when it has. */
-  stop(): Promise<void>;
-  /** Wakes the loop now (the event signal does this on every commit). */
-  wake(): void;
-}
+export type RunningDispatcher = RunningSender;
 
 /**
  * The continuous dispatcher (local stack, long-running workers): sends while work is due, then
@@ -270,63 +362,33 @@ export interface RunningDispatcher {
 export async function startDispatcher(
   deps: DispatcherDeps & { signal: EventSignal; idlePollMs?: number; workers?: number },
 ): Promise<RunningDispatcher> {
-  const idlePollMs = deps.idlePollMs ?? 30_000;
   const signers = deps.signers ?? new SignerCache();
-  let stopped = false;
-  // Each worker has a wake flag (set while it works, so no wake is lost) and, asleep, a waker.
-  const workers = new Set<{ woken: boolean; waker?: () => void }>();
-  const wake = () => {
-    for (const state of workers) {
-      state.woken = true;
-      state.waker?.();
-    }
-  };
-  const unsubscribe = await deps.signal.subscribe(wake);
-
-  const worker = async () => {
-    const state: { woken: boolean; waker?: () => void } = { woken: false };
-    workers.add(state);
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) => {
-        if (state.woken || stopped) return resolve();
-        const timer = setTimeout(() => state.waker?.(), ms);
-        state.waker = () => {
-          clearTimeout(timer);
-          state.waker = undefined;
-          resolve();
-        };
-      });
-    let failures = 0;
-    while (!stopped) {
-      state.woken = false;
-      try {
-        const round = await dispatchRound({ ...deps, signers });
-        failures = 0;
-        if (round.claimed > 0) continue;
-        const { rows } = await deps.db.query<{ ms: number | null }>(
-          "select extract(epoch from private.next_webhook_due() - clock_timestamp())::double precision * 1000 as ms",
-        );
-        const dueIn = rows[0]?.ms;
-        await sleep(dueIn === null || dueIn === undefined ? idlePollMs : Math.min(Math.max(dueIn, 0) + 5, idlePollMs));
-      } catch (error) {
-        failures++;
-        deps.logger?.error("webhook dispatcher round failed", {
-          message: error instanceof Error ? error.message : String(error),
-        });
-        await sleep(Math.min(100 * 2 ** failures, 10_000));
-      }
-    }
-    workers.delete(state);
-  };
-
-  const loops = Array.from({ length: deps.workers ?? 1 }, worker);
-  return {
-    wake,
-    async stop() {
-      stopped = true;
-      wake();
-      await Promise.all(loops);
-      await unsubscribe();
+  return runContinuously({
+    name: "webhook dispatcher",
+    signal: deps.signal,
+    idlePollMs: deps.idlePollMs ?? 30_000,
+    workers: deps.workers,
+    logger: deps.logger,
+    async round() {
+      const round = await dispatchRound({ ...deps, signers });
+      if (round.claimed > 0) return { again: true };
+      const { rows } = await deps.db.query<{ ms: number | null }>(
+        "select extract(epoch from private.next_webhook_due() - clock_timestamp())::double precision * 1000 as ms",
+      );
+      const dueIn = rows[0]?.ms;
+      return { again: false, sleepMs: dueIn === null || dueIn === undefined ? undefined : Math.max(dueIn, 0) + 5 };
     },
+  });
+}
+
+/** The built-in dispatcher as the outbound webhook sender: endpoints are managed through our API. */
+export function createDispatcherSender(deps: DispatcherDeps): WebhookSender {
+  const signers = deps.signers ?? new SignerCache();
+  return {
+    endpointsManagedElsewhere: null,
+    async drain(maxMs) {
+      return { ...(await dispatchUntilIdle({ ...deps, signers }, maxMs)) };
+    },
+    start: (options) => startDispatcher({ ...deps, signers, ...options }),
   };
 }

@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/env.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
+import { Problem } from "../../http/problems.ts";
 import { eventTypes, webhookEnvelope } from "./event-types.ts";
 import { receiveInbound } from "./inbound.ts";
 import {
@@ -28,7 +30,22 @@ import {
 import * as service from "./service.ts";
 
 const tags = ["webhooks"];
-const adminOnly = { security: bearerAuth, tags };
+
+// In Svix Cloud mode (SVIX_API_KEY set) endpoints, secrets, retries and delivery logs live in Svix:
+// every endpoint and delivery route answers 409 with where to manage them instead.
+const managedHere = createMiddleware<AppEnv>(async (c, next) => {
+  const elsewhere = c.var.services.webhooks.endpointsManagedElsewhere;
+  if (elsewhere) throw new Problem("conflict", elsewhere, { managed_by: "svix" });
+  await next();
+});
+const SVIX_MODE_NOTE =
+  "With SVIX_API_KEY set (Svix Cloud mode), endpoints and deliveries are managed in Svix and this route answers 409.";
+const adminOnly = {
+  security: bearerAuth,
+  tags,
+  middleware: [requireRole("admin"), managedHere],
+  description: SVIX_MODE_NOTE,
+};
 const json = <T extends z.ZodType>(description: string, schema: T) => ({
   description,
   content: { "application/json": { schema } },
@@ -38,6 +55,7 @@ const body = <T extends z.ZodType>(schema: T) => ({
   content: { "application/json": { schema } },
 });
 const notFound = errorResponse("No such endpoint or delivery");
+const managedElsewhere = { 409: errorResponse("Svix Cloud mode: endpoints are managed in Svix") };
 
 const urlPolicy = (c: Context<AppEnv>) => ({
   allowPrivate: c.var.services.config.webhooksAllowPrivateUrls,
@@ -46,62 +64,56 @@ const urlPolicy = (c: Context<AppEnv>) => ({
 
 const createEndpoint = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "createWebhookEndpoint",
   method: "post",
   path: "/webhooks/endpoints",
   summary: "Register an endpoint; the response carries its signing secret, shown only this once",
   request: { body: body(CreateEndpointBodySchema) },
-  responses: { 201: json("The endpoint and its secret", CreatedEndpointSchema), ...commonErrors },
+  responses: { 201: json("The endpoint and its secret", CreatedEndpointSchema), ...managedElsewhere, ...commonErrors },
 });
 
 const listEndpoints = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "listWebhookEndpoints",
   method: "get",
   path: "/webhooks/endpoints",
   summary: "Every endpoint",
   request: { query: PageQuerySchema },
-  responses: { 200: json("A page of endpoints", pageSchema(EndpointSchema)), ...commonErrors },
+  responses: { 200: json("A page of endpoints", pageSchema(EndpointSchema)), ...managedElsewhere, ...commonErrors },
 });
 
 const getEndpoint = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "getWebhookEndpoint",
   method: "get",
   path: "/webhooks/endpoints/{id}",
   summary: "One endpoint (without its secret)",
   request: { params: EndpointIdParamSchema },
-  responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...commonErrors },
+  responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const updateEndpoint = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "updateWebhookEndpoint",
   method: "patch",
   path: "/webhooks/endpoints/{id}",
   summary: "Change an endpoint; `enabled: true` re-enables one that was disabled",
   request: { params: EndpointIdParamSchema, body: body(UpdateEndpointBodySchema) },
-  responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...commonErrors },
+  responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const deleteEndpoint = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "deleteWebhookEndpoint",
   method: "delete",
   path: "/webhooks/endpoints/{id}",
   summary: "Remove an endpoint with its deliveries",
   request: { params: EndpointIdParamSchema },
-  responses: { 204: { description: "Removed" }, 404: notFound, ...commonErrors },
+  responses: { 204: { description: "Removed" }, 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const rotateSecret = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "rotateWebhookSecret",
   method: "post",
   path: "/webhooks/endpoints/{id}/rotate-secret",
@@ -110,62 +122,67 @@ const rotateSecret = createRoute({
     params: EndpointIdParamSchema,
     body: { required: false, content: { "application/json": { schema: RotateSecretBodySchema } } },
   },
-  responses: { 200: json("The new secret", RotatedSecretSchema), 404: notFound, ...commonErrors },
+  responses: { 200: json("The new secret", RotatedSecretSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const testEndpoint = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "testWebhookEndpoint",
   method: "post",
   path: "/webhooks/endpoints/{id}/test",
   summary: "Send a `webhook.test` event to this endpoint",
   request: { params: EndpointIdParamSchema },
-  responses: { 202: json("Queued", TestQueuedSchema), 404: notFound, ...commonErrors },
+  responses: { 202: json("Queued", TestQueuedSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const replay = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "replayWebhookEvents",
   method: "post",
   path: "/webhooks/endpoints/{id}/replay",
   summary: "Send again every matching event since a time (until another)",
   request: { params: EndpointIdParamSchema, query: ReplayQuerySchema },
-  responses: { 202: json("How many deliveries were queued", QueuedSchema), 404: notFound, ...commonErrors },
+  responses: {
+    202: json("How many deliveries were queued", QueuedSchema),
+    404: notFound,
+    ...managedElsewhere,
+    ...commonErrors,
+  },
 });
 
 const listDeliveries = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "listWebhookDeliveries",
   method: "get",
   path: "/webhooks/deliveries",
   summary: "Deliveries, newest first, by endpoint and status",
   request: { query: PageQuerySchema.extend(DeliveryQuerySchema.shape) },
-  responses: { 200: json("A page of deliveries", pageSchema(DeliverySchema)), ...commonErrors },
+  responses: { 200: json("A page of deliveries", pageSchema(DeliverySchema)), ...managedElsewhere, ...commonErrors },
 });
 
 const getDelivery = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "getWebhookDelivery",
   method: "get",
   path: "/webhooks/deliveries/{id}",
   summary: "One delivery with every attempt",
   request: { params: DeliveryIdParamSchema },
-  responses: { 200: json("The delivery", DeliveryWithAttemptsSchema), 404: notFound, ...commonErrors },
+  responses: {
+    200: json("The delivery", DeliveryWithAttemptsSchema),
+    404: notFound,
+    ...managedElsewhere,
+    ...commonErrors,
+  },
 });
 
 const retryDelivery = createRoute({
   ...adminOnly,
-  middleware: [requireRole("admin")] as const,
   operationId: "retryWebhookDelivery",
   method: "post",
   path: "/webhooks/deliveries/{id}/retry",
   summary: "Attempt a delivery again now, with a fresh retry schedule",
   request: { params: DeliveryIdParamSchema },
-  responses: { 202: json("Queued", DeliverySchema), 404: notFound, ...commonErrors },
+  responses: { 202: json("Queued", DeliverySchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const listEventTypes = createRoute({
