@@ -28,13 +28,25 @@ declare
   event_id bigint;
 begin
   insert into private.events (topic, payload) values (topic, payload) returning id into event_id;
-  -- Wakes dispatchers and the realtime bridge at commit; the payload stays in the table.
-  perform pg_notify('storekeep_events', event_id::text);
+  -- No NOTIFY here: Postgres serialises the commits of every notifying transaction on one global
+  -- lock, so only consumers that have work (see private.wake_event_consumers) send one.
   return event_id;
 end;
 $$;
 comment on function private.emit_event(text, jsonb) is
-  'Appends an event to the outbox inside the caller''s transaction and notifies listeners at commit.';
+  'Appends an event to the outbox inside the caller''s transaction.';
+
+-- Listeners (dispatchers, forwarders) wait on channel storekeep_events. A consumer's trigger calls
+-- this when an event gives it work; repeated calls in one transaction coalesce into one notification.
+create or replace function private.wake_event_consumers()
+returns void
+language sql
+set search_path = ''
+as $$
+  select pg_notify('storekeep_events', 'events')
+$$;
+comment on function private.wake_event_consumers() is
+  'Notifies channel storekeep_events at commit (once per transaction, however often called).';
 
 -- Events a consumer may read after `after` (its cursor), never overtaking a running transaction.
 create or replace function private.events_after(after_transaction_id xid8, after_id bigint, max_events int default 500)

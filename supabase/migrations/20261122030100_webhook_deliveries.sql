@@ -75,6 +75,9 @@ begin
   select e.id, new.id, new.topic
   from public.webhook_endpoints e
   where e.enabled and private.webhook_topic_matches(e.topics, new.topic);
+  if found then
+    perform private.wake_event_consumers();
+  end if;
   return null;
 end;
 $$;
@@ -239,6 +242,7 @@ begin
   event_id := private.emit_event('webhook.test', jsonb_build_object('endpoint_id', target.id, 'url', target.url));
   insert into private.webhook_deliveries (endpoint_id, event_id, topic)
   values (target.id, event_id, 'webhook.test') returning id into delivery_id;
+  perform private.wake_event_consumers();
   return delivery_id;
 end;
 $$;
@@ -264,7 +268,7 @@ begin
   if result.id is null then
     perform private.raise_business_error('P0N01', 'no such webhook delivery', jsonb_build_object('delivery_id', delivery));
   end if;
-  perform pg_notify('storekeep_events', 'delivery:' || delivery);
+  perform private.wake_event_consumers();
   return result;
 end;
 $$;
@@ -299,7 +303,7 @@ begin
   on conflict (endpoint_id, event_id) do update
     set status = 'pending', attempts = 0, next_attempt_at = now(), claim_token = null;
   get diagnostics queued = row_count;
-  perform pg_notify('storekeep_events', 'replay:' || endpoint);
+  perform private.wake_event_consumers();
   return queued;
 end;
 $$;

@@ -25,3 +25,24 @@ create trigger svix_outbox_cursors_before_update_set_updated_at
 
 alter table private.svix_outbox_cursors enable row level security;
 revoke all on private.svix_outbox_cursors from public, anon, authenticated;
+
+-- In Svix mode every event is work for the forwarder: wake it at commit. Without a cursor row
+-- (the built-in dispatcher's mode) this costs one lookup per statement and notifies nobody.
+create or replace function private.wake_svix_forwarder()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if exists (select 1 from private.svix_outbox_cursors) then
+    perform private.wake_event_consumers();
+  end if;
+  return null;
+end;
+$$;
+comment on function private.wake_svix_forwarder() is
+  'Trigger (after insert on private.events, per statement): wakes the Svix forwarder when one is configured.';
+create trigger events_after_insert_wake_svix
+  after insert on private.events
+  for each statement execute function private.wake_svix_forwarder();

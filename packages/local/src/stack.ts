@@ -10,12 +10,17 @@ import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/plat
 import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
 import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
 import type { Db } from "../../server/src/platform/db/types.ts";
+import { createListenSignal, type EventSignal } from "../../server/src/platform/events.ts";
+import { createPostgresSignal } from "../../server/src/platform/events-postgres.ts";
+import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 
 /** Settings the local stack assumes when the environment leaves them out. */
 export const LOCAL_DEFAULTS = {
   SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
   CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173",
+  // Webhook receivers on this machine (http, loopback) are allowed locally; production refuses them.
+  WEBHOOKS_ALLOW_PRIVATE_URLS: "true",
 };
 
 /** Supabase local serves functions at /functions/v1/<name>; the function itself sees /<name>/... */
@@ -39,18 +44,32 @@ export interface LocalStack {
 }
 
 export async function openLocalDb(config: Config, options: Pick<LocalStackOptions, "dataDir" | "fresh">): Promise<Db> {
-  if (config.databaseUrl) return createPostgresDb(config.databaseUrl, { max: config.dbPoolMax });
+  return (await openLocalDatabase(config, options)).db;
+}
+
+/** The database and its "events committed" signal (PGlite's listen, or LISTEN on a pg connection). */
+export async function openLocalDatabase(
+  config: Config,
+  options: Pick<LocalStackOptions, "dataDir" | "fresh">,
+): Promise<{ db: Db; events: EventSignal }> {
+  if (config.databaseUrl) {
+    return {
+      db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax }),
+      events: createPostgresSignal(config.databaseUrl),
+    };
+  }
   if (options.dataDir && options.fresh) await rm(options.dataDir, { recursive: true, force: true });
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  return createPgliteDb(await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {}));
+  const pglite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  return { db: createPgliteDb(pglite), events: createListenSignal(pglite) };
 }
 
 /** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = loadConfig({ ...LOCAL_DEFAULTS, ...(options.env ?? process.env) });
-  const db = await openLocalDb(config, options);
+  const { db, events } = await openLocalDatabase(config, options);
   const migration = await migrate(db, { seed: true });
-  const services = createServices(config, { db });
+  const services = createServices(config, { db, dns: nodeResolver });
   const app = createApp(services);
 
   const server = serve({
@@ -65,6 +84,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
 
   const timers = options.runJobs === false ? [] : startJobTimers(services);
+  // Webhooks leave within a second of their commit: the configured sender (built-in dispatcher,
+  // or Svix Cloud with SVIX_API_KEY) runs continuously, woken by NOTIFY.
+  const dispatcher = options.runJobs === false ? undefined : await services.webhooks.start({ signal: events });
 
   return {
     url: `http://127.0.0.1:${port}${FUNCTIONS_PREFIX}/api`,
@@ -73,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     migration,
     async close() {
       for (const timer of timers) clearInterval(timer);
+      await dispatcher?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.close();
     },
@@ -90,7 +113,7 @@ function startJobTimers(services: Services): ReturnType<typeof setInterval>[] {
   return jobs.map((job) => {
     const timer = setInterval(() => {
       job
-        .run(services.db)
+        .run(services.db, services)
         .then((result) => services.logger.debug("job ran", { job: job.name, ...result }))
         .catch((error: unknown) =>
           services.logger.error("job failed", {

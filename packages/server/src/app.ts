@@ -3,7 +3,11 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessRoutes } from "./domains/access/routes.ts";
+import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
+import { documentEventTypes } from "./domains/webhooks/event-types.ts";
+import { webhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
@@ -51,6 +55,10 @@ export function createApp(services: Services) {
 
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
+  app.route("/v1", catalogRoutes);
+  app.route("/v1", webhookRoutes);
+  documentEventTypes(app.openAPIRegistry);
+  app.route("/v1", inventoryRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

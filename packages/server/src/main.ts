@@ -1,19 +1,25 @@
 import { createApp } from "./app.ts";
+import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createTokenVerifier } from "./http/auth.ts";
 import type { Services } from "./http/env.ts";
 import { createLogger } from "./http/logger.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
+import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
 
 /** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
-export function createServices(config: Config, options: { db?: Db } = {}): Services {
+export function createServices(config: Config, options: { db?: Db; dns?: HostResolver } = {}): Services {
   const db = options.db ?? createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax });
+  const logger = createLogger(config.logLevel);
+  const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
   return {
     config,
     db,
     tokens: createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
-    logger: createLogger(config.logLevel),
+    logger,
+    dns,
+    webhooks: createWebhookSender(config, { db, resolver: dns, logger }),
     readiness: {
       database: async () => {
         await db.query("select 1");

@@ -1,5 +1,7 @@
+import type { WebhookSender } from "../domains/webhooks/sender.ts";
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
+import type { HostResolver } from "../platform/dns.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { Logger } from "./logger.ts";
 
@@ -9,6 +11,10 @@ export interface Services {
   db: Db;
   tokens: TokenVerifier;
   logger: Logger;
+  /** Resolves host names for the webhook URL policy (SSRF checks). */
+  dns: HostResolver;
+  /** Outbound webhooks: the built-in dispatcher, or Svix Cloud when SVIX_API_KEY is set. */
+  webhooks: WebhookSender;
   /** Named readiness checks, each resolving when its dependency answers. */
   readiness: Record<string, () => Promise<void>>;
 }

@@ -20,7 +20,7 @@ export function createJobsApp(services: Services) {
   app.post("/:name", requireRole("admin"), async (c) => {
     const job = findJob(c.req.param("name"));
     if (!job) throw new Problem("not-found", `no job named ${c.req.param("name")}`);
-    const result = await job.run(services.db);
+    const result = await job.run(services.db, services);
     services.logger.info("job ran", { job: job.name, request_id: c.var.requestId, ...result });
     return c.json({ job: job.name, result });
   });

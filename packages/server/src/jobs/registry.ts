@@ -1,10 +1,13 @@
+import { processPendingImports } from "../domains/catalog/transfer/service.ts";
+import type { Services } from "../http/env.ts";
 import type { Db } from "../platform/db/types.ts";
 
 /** A scheduled job: production runs it from pg_cron or the `jobs` function, locally from a timer. */
 export interface Job {
   name: string;
   intervalMs: number;
-  run(db: Db): Promise<Record<string, unknown>>;
+  /** `services` carries configuration and adapters for jobs that need more than the database. */
+  run(db: Db, services?: Services): Promise<Record<string, unknown>>;
 }
 
 export const jobs: Job[] = [
@@ -16,7 +19,49 @@ export const jobs: Job[] = [
       return { deleted: rows[0]?.deleted ?? 0 };
     },
   },
+  {
+    name: "inventory.expire_reservations",
+    intervalMs: 30_000,
+    async run(db) {
+      const { rows } = await db.query<{ expired: number }>("select private.expire_reservations() as expired");
+      return { expired: rows[0]?.expired ?? 0 };
+    },
+  },
 ];
+
+// Outbound webhooks as a scheduled job (production: the cron-invoked `jobs` function): the
+// configured sender (built-in dispatcher or Svix Cloud) sends until nothing is due or 50 s have
+// passed; the local stack also runs it continuously, woken by NOTIFY (packages/local/src/stack.ts).
+jobs.push({
+  name: "webhooks.dispatch",
+  intervalMs: 60_000,
+  async run(_db, services) {
+    if (!services) throw new Error("webhooks.dispatch needs the services (its configured sender)");
+    return { ...(await services.webhooks.drain(50_000)) };
+  },
+});
+
+// Catalog: publish products whose publish_at has come (production also schedules this with
+// pg_cron), and finish any import that still has rows (its request normally processes them).
+jobs.push(
+  {
+    name: "catalog.publish_scheduled",
+    intervalMs: 60_000,
+    async run(db) {
+      const { rows } = await db.query<{ result: { published: number; failed: number } }>(
+        "select private.catalog_publish_due() as result",
+      );
+      return { ...rows[0]?.result };
+    },
+  },
+  {
+    name: "catalog.import",
+    intervalMs: 15_000,
+    async run(db) {
+      return { ...(await processPendingImports(db)) };
+    },
+  },
+);
 
 export function findJob(name: string): Job | undefined {
   return jobs.find((job) => job.name === name);

@@ -12,6 +12,31 @@ const commaList = z.string().transform((value) =>
 
 const optionalUrl = z.url().optional();
 
+const flag = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+
+// Inbound webhook sources and their Standard Webhooks secrets, as JSON:
+// {"pms-product": "whsec_...", "pms-order": ["whsec_new...", "whsec_old..."]} (several during a rotation).
+const webhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be a whsec_... secret");
+const inboundSecrets = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be a JSON object of source to secret(s)" });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "source names are lowercase letters, digits, - and _"),
+      z.union([webhookSecret, z.array(webhookSecret).min(1)]),
+    ),
+  )
+  .transform((sources) =>
+    Object.fromEntries(Object.entries(sources).map(([source, secrets]) => [source, [secrets].flat()])),
+  );
+
 export const configSchema = z
   .object({
     DATABASE_URL: optionalUrl,
@@ -22,6 +47,21 @@ export const configSchema = z
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
     CORS_ORIGINS: commaList.default([]),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    // Webhook endpoints may use http and private/loopback addresses (the local stack sets it).
+    WEBHOOKS_ALLOW_PRIVATE_URLS: flag.default(false),
+    INBOUND_WEBHOOK_SECRETS: inboundSecrets.optional(),
+    // Svix Cloud mode: with a key, outbound events go to a Svix application instead of our
+    // dispatcher, and endpoints are managed in Svix. SVIX_SERVER_URL points at a self-hosted server.
+    SVIX_API_KEY: z.string().min(1).optional(),
+    SVIX_SERVER_URL: optionalUrl,
+    SVIX_APP_UID: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.-]{1,256}$/, "letters, digits, -, _ and . (a Svix application uid)")
+      .default("storekeep"),
+  })
+  .refine((env) => !env.SVIX_SERVER_URL || env.SVIX_API_KEY, {
+    message: "SVIX_SERVER_URL needs SVIX_API_KEY",
+    path: ["SVIX_API_KEY"],
   })
   .transform((env) => ({
     databaseUrl: env.DATABASE_URL ?? env.SUPABASE_DB_URL,
@@ -32,6 +72,11 @@ export const configSchema = z
     dbPoolMax: env.DB_POOL_MAX,
     corsOrigins: env.CORS_ORIGINS,
     logLevel: env.LOG_LEVEL,
+    webhooksAllowPrivateUrls: env.WEBHOOKS_ALLOW_PRIVATE_URLS,
+    inboundWebhookSecrets: env.INBOUND_WEBHOOK_SECRETS ?? ({} as Record<string, string[]>),
+    svix: env.SVIX_API_KEY
+      ? { apiKey: env.SVIX_API_KEY, serverUrl: env.SVIX_SERVER_URL, appUid: env.SVIX_APP_UID }
+      : undefined,
   }))
   .refine((config) => config.jwtSecret || config.jwksUrl, {
     message: "set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL (or SUPABASE_URL) so tokens can be verified",

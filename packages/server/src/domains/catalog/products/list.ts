@@ -1,0 +1,93 @@
+import { z } from "@hono/zod-openapi";
+import { decodeCursor, encodeCursor } from "../../../http/pagination.ts";
+import type { Db, DbClaims, Queryable } from "../../../platform/db/types.ts";
+import type { Product, ProductListQuery } from "../schemas.ts";
+import { normalizeJson } from "../shared.ts";
+
+export type ProductFilters = Omit<ProductListQuery, "limit" | "cursor" | "sort">;
+type Sort = NonNullable<ProductListQuery["sort"]>;
+
+/** Each sort: the key expression, its type (to compare a cursor against) and its direction. */
+const SORTS: Record<Exclude<Sort, `-${string}`>, { expr: string; type: string }> = {
+  relevance: { expr: "ts_rank(p.search, s.tsq)", type: "real" },
+  title: { expr: "p.title", type: "text" },
+  price: {
+    expr: `coalesce((select min(v.price_amount) from public.product_variants v
+                     where v.product_id = p.id and v.deleted_at is null), 2147483647)`,
+    type: "integer",
+  },
+  created: { expr: "p.created_at", type: "timestamptz" },
+  updated: { expr: "p.updated_at", type: "timestamptz" },
+};
+
+/**
+ * The WHERE clause for the product filters, with parameters from `$1` on. Reads run as the
+ * caller, so row level security narrows it further (anon and customers: published only).
+ */
+export function productFilterSql(filters: ProductFilters, params: unknown[]): string {
+  const where = ["p.deleted_at is null"];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (filters.status) where.push(`p.status = ${param(filters.status)}`);
+  if (filters.brand_id) where.push(`p.brand_id = ${param(filters.brand_id)}::uuid`);
+  if (filters.category_id) {
+    where.push(
+      `p.category_id in (select c.id from public.categories c where c.path @> array[${param(filters.category_id)}::uuid])`,
+    );
+  }
+  if (filters.price_min !== undefined || filters.price_max !== undefined) {
+    where.push(`exists (select 1 from public.product_variants v where v.product_id = p.id and v.deleted_at is null
+                 and v.price_amount between ${param(filters.price_min ?? 0)}::integer and ${param(filters.price_max ?? 2147483647)}::integer)`);
+  }
+  if (filters.updated_since) where.push(`p.updated_at >= ${param(filters.updated_since)}::timestamptz`);
+  if (filters.q) where.push("p.search @@ s.tsq");
+  return where.join(" and ");
+}
+
+/** `from` clause shared by lists and export: products plus the parsed search query. */
+export function productFromSql(filters: ProductFilters, params: unknown[]): string {
+  params.push(filters.q ?? null);
+  return `public.products p cross join (select private.search_query($${params.length}::text) as tsq) s`;
+}
+
+const CursorShape = z.tuple([z.union([z.string(), z.number()]), z.uuid()]);
+
+/** A page of products matching the filters, in the requested order, after the cursor. */
+export async function listProducts(db: Db, claims: DbClaims, query: ProductListQuery) {
+  const sort: Sort = query.q
+    ? (query.sort ?? "relevance")
+    : query.sort && query.sort !== "relevance"
+      ? query.sort
+      : "-updated";
+  const descending = sort.startsWith("-") || sort === "relevance";
+  const { expr, type } = SORTS[sort.replace(/^-/, "") as keyof typeof SORTS];
+  const params: unknown[] = [];
+  const from = productFromSql(query, params);
+  const where = [productFilterSql(query, params)];
+  if (query.cursor) {
+    const [key, id] = decodeCursor(query.cursor, CursorShape);
+    params.push(key, id);
+    where.push(`(${expr}, p.id) ${descending ? "<" : ">"} ($${params.length - 1}::${type}, $${params.length}::uuid)`);
+  }
+  params.push(query.limit + 1);
+  const direction = descending ? "desc" : "asc";
+  const sql = `select private.product_json(p) as product, (${expr})::text as sort_key
+               from ${from}
+               where ${where.join(" and ")}
+               order by ${expr} ${direction}, p.id ${direction}
+               limit $${params.length}`;
+  const { rows } = await db.asUser(claims, (tx: Queryable) =>
+    tx.query<{ product: Product; sort_key: string }>(sql, params),
+  );
+  const data = rows.slice(0, query.limit).map((row) => normalizeJson(row.product));
+  const last = rows[query.limit - 1];
+  return {
+    data,
+    next_cursor:
+      rows.length > query.limit && last ? encodeCursor([castKey(last.sort_key, type), last.product.id]) : null,
+  };
+}
+
+const castKey = (key: string, type: string) => (type === "real" || type === "integer" ? Number(key) : key);

@@ -1,0 +1,176 @@
+import { createRoute } from "@hono/zod-openapi";
+import { requireRole } from "../../../http/middleware/authenticate.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
+import { pageSchema } from "../../../http/pagination.ts";
+import {
+  IdParamSchema,
+  IfMatchHeaderSchema,
+  ProductInputSchema,
+  ProductListQuerySchema,
+  ProductPatchSchema,
+  ProductSchema,
+  PublishBodySchema,
+  VersionBodySchema,
+} from "../schemas.ts";
+import { etag, expectedVersion } from "../shared.ts";
+import { listProducts } from "./list.ts";
+import { createProduct, deleteProduct, getProduct, setProductStatus, updateProduct } from "./service.ts";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const productResponse = (description: string) => ({ description, ...json(ProductSchema) });
+const writeErrors = {
+  ...commonErrors,
+  404: errorResponse("No such product"),
+  409: errorResponse("Stale version (the problem's `current` holds the product) or a rule refused the change"),
+};
+
+const listProductsRoute = createRoute({
+  operationId: "listProducts",
+  method: "get",
+  path: "/products",
+  tags: ["catalog"],
+  summary: "Products, filtered, searched and sorted (anyone: published only; viewer and up: all)",
+  request: { query: ProductListQuerySchema },
+  responses: { 200: { description: "A page of products", ...json(pageSchema(ProductSchema)) }, ...commonErrors },
+});
+
+const createProductRoute = createRoute({
+  operationId: "createProduct",
+  method: "post",
+  path: "/products",
+  tags: ["catalog"],
+  summary: "Create a product with its variants (staff and up; a status other than draft needs manager)",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  request: { body: { required: true, ...json(ProductInputSchema) } },
+  responses: {
+    201: productResponse("The product as stored"),
+    ...commonErrors,
+    409: errorResponse("A handle or SKU is taken, or a publishing rule refused"),
+  },
+});
+
+const getProductRoute = createRoute({
+  operationId: "getProduct",
+  method: "get",
+  path: "/products/{id}",
+  tags: ["catalog"],
+  summary: "One product with its variants",
+  request: { params: IdParamSchema },
+  responses: { 200: productResponse("The product"), 404: errorResponse("No such product"), ...commonErrors },
+});
+
+const updateProductRoute = createRoute({
+  operationId: "updateProduct",
+  method: "patch",
+  path: "/products/{id}",
+  tags: ["catalog"],
+  summary: "Change a product's fields (staff and up); If-Match or `version` guards against lost updates",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  request: {
+    params: IdParamSchema,
+    headers: IfMatchHeaderSchema,
+    body: { required: true, ...json(ProductPatchSchema) },
+  },
+  responses: { 200: productResponse("The product after the change"), ...writeErrors },
+});
+
+const deleteProductRoute = createRoute({
+  operationId: "deleteProduct",
+  method: "delete",
+  path: "/products/{id}",
+  tags: ["catalog"],
+  summary: "Soft-delete a product and its variants (manager and up)",
+  security: bearerAuth,
+  middleware: [requireRole("manager")] as const,
+  request: { params: IdParamSchema, headers: IfMatchHeaderSchema },
+  responses: { 204: { description: "Deleted" }, ...writeErrors },
+});
+
+const statusRoute = (action: "publish" | "unpublish" | "archive", summary: string) =>
+  createRoute({
+    operationId: `${action}Product`,
+    method: "post",
+    path: `/products/{id}/${action}`,
+    tags: ["catalog"],
+    summary,
+    security: bearerAuth,
+    middleware: [requireRole("manager")] as const,
+    request: {
+      params: IdParamSchema,
+      headers: IfMatchHeaderSchema,
+      body: { required: false, ...json(action === "publish" ? PublishBodySchema : VersionBodySchema) },
+    },
+    responses: { 200: productResponse("The product after the change"), ...writeErrors },
+  });
+
+const publishRoute = statusRoute(
+  "publish",
+  "Publish now, or at `publish_at` (manager and up); needs at least one variant",
+);
+const unpublishRoute = statusRoute("unpublish", "Back to draft, ending any schedule (manager and up)");
+const archiveRoute = statusRoute("archive", "Archive (manager and up)");
+
+export const productRoutes = createRouter()
+  .openapi(listProductsRoute, async (c) =>
+    c.json(await listProducts(c.var.services.db, c.var.caller.claims, c.req.valid("query")), 200),
+  )
+  .openapi(createProductRoute, async (c) => {
+    const product = await createProduct(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    c.header("Location", `${c.req.path}/${product.id}`);
+    c.header("ETag", etag(product.version));
+    return c.json(product, 201);
+  })
+  .openapi(getProductRoute, async (c) => {
+    const product = await getProduct(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
+    c.header("ETag", etag(product.version));
+    return c.json(product, 200);
+  })
+  .openapi(updateProductRoute, async (c) => {
+    const { version, ...patch } = c.req.valid("json");
+    const expected = expectedVersion(c.req.valid("header")["if-match"], version);
+    const product = await updateProduct(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("param").id,
+      expected,
+      patch,
+    );
+    c.header("ETag", etag(product.version));
+    return c.json(product, 200);
+  })
+  .openapi(deleteProductRoute, async (c) => {
+    const expected = expectedVersion(c.req.valid("header")["if-match"], undefined);
+    await deleteProduct(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, expected);
+    return c.body(null, 204);
+  })
+  .openapi(publishRoute, async (c) => {
+    const body: { publish_at?: string; version?: number } = c.req.valid("json");
+    const version = expectedVersion(c.req.valid("header")["if-match"], body.version);
+    const product = await setProductStatus(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, "publish", {
+      publishAt: body.publish_at,
+      version,
+    });
+    return c.json(product, 200);
+  })
+  .openapi(unpublishRoute, async (c) => {
+    const version = expectedVersion(c.req.valid("header")["if-match"], c.req.valid("json").version);
+    const product = await setProductStatus(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("param").id,
+      "unpublish",
+      {
+        version,
+      },
+    );
+    return c.json(product, 200);
+  })
+  .openapi(archiveRoute, async (c) => {
+    const version = expectedVersion(c.req.valid("header")["if-match"], c.req.valid("json").version);
+    const product = await setProductStatus(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, "archive", {
+      version,
+    });
+    return c.json(product, 200);
+  });

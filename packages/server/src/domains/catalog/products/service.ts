@@ -1,0 +1,55 @@
+import { Problem } from "../../../http/problems.ts";
+import type { Db, DbClaims } from "../../../platform/db/types.ts";
+import type { Product, ProductInput } from "../schemas.ts";
+import { callJson } from "../shared.ts";
+
+// Row level security and the catalog triggers decide who may do what; these run one SQL function
+// each, as the caller, and hand back the product the database built.
+
+export function createProduct(db: Db, claims: DbClaims, input: ProductInput): Promise<Product> {
+  return callJson(db, claims, "select private.catalog_create_product($1::jsonb) as result", [JSON.stringify(input)]);
+}
+
+export async function getProduct(db: Db, claims: DbClaims, id: string): Promise<Product> {
+  const product = await callJson<Product | null>(
+    db,
+    claims,
+    "select private.product_json(p) as result from public.products p where p.id = $1 and p.deleted_at is null",
+    [id],
+  );
+  if (!product) throw new Problem("not-found", `no product ${id}`);
+  return product;
+}
+
+export function updateProduct(
+  db: Db,
+  claims: DbClaims,
+  id: string,
+  version: number | null,
+  patch: Record<string, unknown>,
+): Promise<Product> {
+  return callJson(db, claims, "select private.catalog_update_product($1, $2, $3::jsonb) as result", [
+    id,
+    version,
+    JSON.stringify(patch),
+  ]);
+}
+
+export function setProductStatus(
+  db: Db,
+  claims: DbClaims,
+  id: string,
+  action: "publish" | "unpublish" | "archive",
+  options: { publishAt?: string; version: number | null },
+): Promise<Product> {
+  return callJson(db, claims, "select private.catalog_set_product_status($1, $2, $3, $4) as result", [
+    id,
+    action,
+    options.publishAt ?? null,
+    options.version,
+  ]);
+}
+
+export async function deleteProduct(db: Db, claims: DbClaims, id: string, version: number | null): Promise<void> {
+  await db.asUser(claims, (tx) => tx.query("select private.catalog_delete_product($1, $2)", [id, version]));
+}

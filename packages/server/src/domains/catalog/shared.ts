@@ -1,0 +1,59 @@
+import { Problem } from "../../http/problems.ts";
+import type { Db, DbClaims } from "../../platform/db/types.ts";
+
+const TIMESTAMP_KEYS = new Set([
+  "created_at",
+  "updated_at",
+  "deleted_at",
+  "published_at",
+  "publish_at",
+  "started_at",
+  "finished_at",
+]);
+
+/** JSON built by Postgres with timestamps as ISO 8601 UTC (`...Z`), whatever the session time zone. */
+export function normalizeJson<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(normalizeJson) as T;
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Date) return value.toISOString() as T;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    out[key] =
+      TIMESTAMP_KEYS.has(key) && (typeof field === "string" || field instanceof Date)
+        ? new Date(field).toISOString()
+        : normalizeJson(field);
+  }
+  return out as T;
+}
+
+/** Runs one catalog SQL function as the caller and returns its single JSON result, normalised. */
+export async function callJson<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
+  return normalizeJson(rows[0]?.result as T);
+}
+
+/**
+ * The version a write expects: `If-Match` ("3", W/"3" or 3) or `version` in the body; they must
+ * agree when both are given.
+ */
+export function expectedVersion(ifMatch: string | undefined, bodyVersion: number | undefined): number | null {
+  let header: number | undefined;
+  if (ifMatch !== undefined) {
+    const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
+    if (!match?.[1]) {
+      throw new Problem("validation-failed", 'If-Match must be a version such as "3"', {
+        errors: [{ field: "header.If-Match", message: "not a version" }],
+      });
+    }
+    header = Number(match[1]);
+  }
+  if (header !== undefined && bodyVersion !== undefined && header !== bodyVersion) {
+    throw new Problem("validation-failed", "If-Match and version disagree", {
+      errors: [{ field: "body.version", message: "differs from If-Match" }],
+    });
+  }
+  return header ?? bodyVersion ?? null;
+}
+
+/** The strong ETag of a versioned resource. */
+export const etag = (version: number) => `"${version}"`;

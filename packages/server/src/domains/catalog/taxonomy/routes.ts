@@ -1,0 +1,169 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireRole } from "../../../http/middleware/authenticate.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
+import { PageQuerySchema, pageSchema } from "../../../http/pagination.ts";
+import {
+  type Brand,
+  BrandInputSchema,
+  BrandPatchSchema,
+  BrandSchema,
+  type Category,
+  CategoryInputSchema,
+  CategoryNodeSchema,
+  CategoryPatchSchema,
+  CategorySchema,
+  IdParamSchema,
+} from "../schemas.ts";
+import {
+  categoryTree,
+  createBrand,
+  createCategory,
+  deleteTaxonomy,
+  getTaxonomy,
+  listTaxonomy,
+  updateBrand,
+  updateCategory,
+} from "./service.ts";
+
+const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+
+function crudRoutes<T extends z.ZodType>(
+  name: "brand" | "category",
+  plural: "brands" | "categories",
+  schemas: { item: T; input: z.ZodType; patch: z.ZodType },
+) {
+  const Name = name[0]?.toUpperCase() + name.slice(1);
+  const Plural = plural[0]?.toUpperCase() + plural.slice(1);
+  const errors = {
+    ...commonErrors,
+    404: errorResponse(`No such ${name}`),
+    409: errorResponse(name === "category" ? "Handle taken, or the category still has subcategories" : "Handle taken"),
+  };
+  return {
+    list: createRoute({
+      operationId: `list${Plural}`,
+      method: "get",
+      path: `/${plural}`,
+      tags: ["catalog"],
+      summary: `${Plural} by handle (anyone)`,
+      request: { query: PageQuerySchema },
+      responses: { 200: { description: `A page of ${plural}`, ...json(pageSchema(schemas.item)) }, ...commonErrors },
+    }),
+    get: createRoute({
+      operationId: `get${Name}`,
+      method: "get",
+      path: `/${plural}/{id}`,
+      tags: ["catalog"],
+      summary: `One ${name} (anyone)`,
+      request: { params: IdParamSchema },
+      responses: { 200: { description: `The ${name}`, ...json(schemas.item) }, ...errors },
+    }),
+    create: createRoute({
+      operationId: `create${Name}`,
+      method: "post",
+      path: `/${plural}`,
+      tags: ["catalog"],
+      summary: `Create a ${name} (staff and up; handle from the name when absent)`,
+      security: bearerAuth,
+      middleware: [requireRole("staff")] as const,
+      request: { body: { required: true, ...json(schemas.input) } },
+      responses: { 201: { description: `The ${name}`, ...json(schemas.item) }, ...errors },
+    }),
+    update: createRoute({
+      operationId: `update${Name}`,
+      method: "patch",
+      path: `/${plural}/{id}`,
+      tags: ["catalog"],
+      summary: `Change a ${name} (staff and up)${name === "category" ? "; moving under a descendant is refused" : ""}`,
+      security: bearerAuth,
+      middleware: [requireRole("staff")] as const,
+      request: { params: IdParamSchema, body: { required: true, ...json(schemas.patch) } },
+      responses: { 200: { description: `The ${name} after the change`, ...json(schemas.item) }, ...errors },
+    }),
+    remove: createRoute({
+      operationId: `delete${Name}`,
+      method: "delete",
+      path: `/${plural}/{id}`,
+      tags: ["catalog"],
+      summary: `Delete a ${name} (manager and up); its products keep no ${name}`,
+      security: bearerAuth,
+      middleware: [requireRole("manager")] as const,
+      request: { params: IdParamSchema },
+      responses: { 204: { description: "Deleted" }, ...errors },
+    }),
+  };
+}
+
+const brands = crudRoutes("brand", "brands", { item: BrandSchema, input: BrandInputSchema, patch: BrandPatchSchema });
+const categories = crudRoutes("category", "categories", {
+  item: CategorySchema,
+  input: CategoryInputSchema,
+  patch: CategoryPatchSchema,
+});
+
+const treeRoute = createRoute({
+  operationId: "getCategoryTree",
+  method: "get",
+  path: "/categories/tree",
+  tags: ["catalog"],
+  summary: "The whole category tree (anyone)",
+  responses: {
+    200: {
+      description: "Root categories with their children",
+      ...json(z.object({ data: z.array(CategoryNodeSchema) })),
+    },
+    ...commonErrors,
+  },
+});
+
+export const taxonomyRoutes = createRouter()
+  .openapi(treeRoute, async (c) => c.json({ data: await categoryTree(c.var.services.db, c.var.caller.claims) }, 200))
+  .openapi(brands.list, async (c) =>
+    c.json(await listTaxonomy<Brand>(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("query")), 200),
+  )
+  .openapi(brands.get, async (c) =>
+    c.json(await getTaxonomy<Brand>(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("param").id), 200),
+  )
+  .openapi(brands.create, async (c) =>
+    c.json(await createBrand(c.var.services.db, c.var.caller.claims, c.req.valid("json") as never), 201),
+  )
+  .openapi(brands.update, async (c) =>
+    c.json(
+      await updateBrand(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, c.req.valid("json") as never),
+      200,
+    ),
+  )
+  .openapi(brands.remove, async (c) => {
+    await deleteTaxonomy(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("param").id);
+    return c.body(null, 204);
+  })
+  .openapi(categories.list, async (c) =>
+    c.json(
+      await listTaxonomy<Category>(c.var.services.db, c.var.caller.claims, "categories", c.req.valid("query")),
+      200,
+    ),
+  )
+  .openapi(categories.get, async (c) =>
+    c.json(
+      await getTaxonomy<Category>(c.var.services.db, c.var.caller.claims, "categories", c.req.valid("param").id),
+      200,
+    ),
+  )
+  .openapi(categories.create, async (c) =>
+    c.json(await createCategory(c.var.services.db, c.var.caller.claims, c.req.valid("json") as never), 201),
+  )
+  .openapi(categories.update, async (c) =>
+    c.json(
+      await updateCategory(
+        c.var.services.db,
+        c.var.caller.claims,
+        c.req.valid("param").id,
+        c.req.valid("json") as never,
+      ),
+      200,
+    ),
+  )
+  .openapi(categories.remove, async (c) => {
+    await deleteTaxonomy(c.var.services.db, c.var.caller.claims, "categories", c.req.valid("param").id);
+    return c.body(null, 204);
+  });
