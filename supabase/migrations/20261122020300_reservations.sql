@@ -67,6 +67,7 @@ create trigger stock_levels_before_delete_refuse_when_held
 
 alter table public.stock_movements
   add constraint stock_movements_reservation_fkey foreign key (reservation_id) references public.reservations (id);
+create index stock_movements_reservation_idx on public.stock_movements (reservation_id) where reservation_id is not null;
 
 -- A reservation as the API shows it.
 create or replace function private.reservation_json(p_id uuid)

@@ -90,6 +90,7 @@ export type Database = {
           priority: number;
           type: string;
           updated_at: string;
+          version: number;
         };
         ComputedFields: never;
         Insert: {
@@ -105,6 +106,7 @@ export type Database = {
           priority?: number;
           type?: string;
           updated_at?: string;
+          version?: number;
         };
         Update: {
           active?: boolean;
@@ -119,6 +121,7 @@ export type Database = {
           priority?: number;
           type?: string;
           updated_at?: string;
+          version?: number;
         };
         Relationships: [];
       };
@@ -327,13 +330,6 @@ export type Database = {
             isOneToOne: false;
             referencedRelation: "reservations";
             referencedColumns: ["id"];
-          },
-          {
-            foreignKeyName: "reservation_items_variant_id_location_id_fkey";
-            columns: ["variant_id", "location_id"];
-            isOneToOne: false;
-            referencedRelation: "stock_levels";
-            referencedColumns: ["variant_id", "location_id"];
           },
         ];
       };
