@@ -4,6 +4,8 @@ import pg from "pg";
 export interface Benchmark {
   default: (args: string[]) => Promise<void>;
   description?: string;
+  /** How long the runner lets it go before stopping it (default 60 s). */
+  timeLimitSeconds?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
