@@ -109,6 +109,20 @@ describe(`row level security on public.user_roles, direct table access, on ${eng
     expect(rows).toEqual([{ app_role: "staff" }]);
   });
 
+  it("private.has_app_role ranks roles and refuses unknown or missing ones", async () => {
+    const check = (claims: DbClaims, minimum: string) =>
+      ctx.db.asUser(claims, async (tx) => {
+        const { rows } = await tx.query<{ ok: boolean }>("select private.has_app_role($1::public.app_role) as ok", [minimum]);
+        return rows[0]?.ok;
+      });
+    expect(await check(claimsOf("manager"), "staff")).toBe(true);
+    expect(await check(claimsOf("manager"), "manager")).toBe(true);
+    expect(await check(claimsOf("manager"), "admin")).toBe(false);
+    expect(await check({ role: "authenticated", sub: DEMO_USERS.staff, app_role: "god" }, "viewer")).toBe(false);
+    expect(await check({ role: "authenticated", sub: DEMO_USERS.staff }, "viewer")).toBe(false);
+    expect(await check({ role: "service_role" }, "owner")).toBe(true);
+  });
+
   it("the custom access token hook adds app_role to the claims", async () => {
     const event = {
       user_id: DEMO_USERS.manager,
