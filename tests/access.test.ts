@@ -112,7 +112,9 @@ describe(`row level security on public.user_roles, direct table access, on ${eng
   it("private.has_app_role ranks roles and refuses unknown or missing ones", async () => {
     const check = (claims: DbClaims, minimum: string) =>
       ctx.db.asUser(claims, async (tx) => {
-        const { rows } = await tx.query<{ ok: boolean }>("select private.has_app_role($1::public.app_role) as ok", [minimum]);
+        const { rows } = await tx.query<{ ok: boolean }>("select private.has_app_role($1::public.app_role) as ok", [
+          minimum,
+        ]);
         return rows[0]?.ok;
       });
     expect(await check(claimsOf("manager"), "staff")).toBe(true);

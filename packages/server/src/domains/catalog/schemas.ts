@@ -120,13 +120,6 @@ export const VersionBodySchema = z.object({ version: z.number().int().min(1).opt
 
 export const IdParamSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
-export const IfMatchHeaderSchema = z.object({
-  "if-match": z
-    .string()
-    .optional()
-    .openapi({ param: { name: "if-match", in: "header" }, description: 'The version you read, e.g. "3"' }),
-});
-
 export const PRODUCT_SORTS = [
   "relevance",
   "title",

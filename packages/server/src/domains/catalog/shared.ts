@@ -1,4 +1,3 @@
-import { Problem } from "../../http/problems.ts";
 import type { Db, DbClaims } from "../../platform/db/types.ts";
 
 const TIMESTAMP_KEYS = new Set([
@@ -31,29 +30,3 @@ export async function callJson<T>(db: Db, claims: DbClaims, sql: string, params:
   const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
   return normalizeJson(rows[0]?.result as T);
 }
-
-/**
- * The version a write expects: `If-Match` ("3", W/"3" or 3) or `version` in the body; they must
- * agree when both are given.
- */
-export function expectedVersion(ifMatch: string | undefined, bodyVersion: number | undefined): number | null {
-  let header: number | undefined;
-  if (ifMatch !== undefined) {
-    const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
-    if (!match?.[1]) {
-      throw new Problem("validation-failed", 'If-Match must be a version such as "3"', {
-        errors: [{ field: "header.If-Match", message: "not a version" }],
-      });
-    }
-    header = Number(match[1]);
-  }
-  if (header !== undefined && bodyVersion !== undefined && header !== bodyVersion) {
-    throw new Problem("validation-failed", "If-Match and version disagree", {
-      errors: [{ field: "body.version", message: "differs from If-Match" }],
-    });
-  }
-  return header ?? bodyVersion ?? null;
-}
-
-/** The strong ETag of a versioned resource. */
-export const etag = (version: number) => `"${version}"`;

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireRole } from "../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
-import { Problem } from "../../http/problems.ts";
+import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import { createLocation, listLocations, updateLocation } from "./locations.ts";
 import {
   AdjustResultSchema,
@@ -10,7 +10,6 @@ import {
   CreateLocationSchema,
   HistoryQuerySchema,
   IdempotencyHeaderSchema,
-  IfMatchHeaderSchema,
   LevelPolicySchema,
   LevelSchema,
   LocationCodeParamSchema,
@@ -57,32 +56,6 @@ const insufficientStock = errorResponse(
 );
 const notFound = errorResponse("Unknown sku, location or reservation");
 const tags = ["inventory"];
-
-/** The strong ETag of a versioned resource. */
-const etag = (version: number) => `"${version}"`;
-
-/**
- * The version a write expects: `If-Match` ("3", W/"3" or 3) or `version` in the body; they must
- * agree when both are given. Null when neither is.
- */
-function expectedVersion(ifMatch: string | undefined, bodyVersion: number | undefined): number | null {
-  let header: number | undefined;
-  if (ifMatch !== undefined) {
-    const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
-    if (!match?.[1]) {
-      throw new Problem("validation-failed", 'If-Match must be a version such as "3"', {
-        errors: [{ field: "header.if-match", message: "not a version" }],
-      });
-    }
-    header = Number(match[1]);
-  }
-  if (header !== undefined && bodyVersion !== undefined && header !== bodyVersion) {
-    throw new Problem("validation-failed", "If-Match and version disagree", {
-      errors: [{ field: "body.version", message: "differs from If-Match" }],
-    });
-  }
-  return header ?? bodyVersion ?? null;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Locations

@@ -72,12 +72,6 @@ export const UpdateLocationSchema = z
   .openapi("UpdateLocation");
 
 /** `If-Match` as every versioned write of the API names it (lower case, like the catalog's). */
-export const IfMatchHeaderSchema = z.object({
-  "if-match": z
-    .string()
-    .optional()
-    .openapi({ param: { name: "if-match", in: "header" }, description: 'The version you read, e.g. "3"' }),
-});
 
 export const LocationCodeParamSchema = z.object({
   code: LocationCode.openapi({ param: { name: "code", in: "path" } }),

@@ -2,9 +2,9 @@ import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
 import { pageSchema } from "../../../http/pagination.ts";
+import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
 import {
   IdParamSchema,
-  IfMatchHeaderSchema,
   ProductInputSchema,
   ProductListQuerySchema,
   ProductPatchSchema,
@@ -12,7 +12,6 @@ import {
   PublishBodySchema,
   VersionBodySchema,
 } from "../schemas.ts";
-import { etag, expectedVersion } from "../shared.ts";
 import { listProducts } from "./list.ts";
 import { createProduct, deleteProduct, getProduct, setProductStatus, updateProduct } from "./service.ts";
 

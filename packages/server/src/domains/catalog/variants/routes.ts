@@ -1,14 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
-import {
-  IdParamSchema,
-  IfMatchHeaderSchema,
-  VariantInputSchema,
-  VariantPatchSchema,
-  VariantSchema,
-} from "../schemas.ts";
-import { etag, expectedVersion } from "../shared.ts";
+import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
+import { IdParamSchema, VariantInputSchema, VariantPatchSchema, VariantSchema } from "../schemas.ts";
 import { addVariant, deleteVariant, updateVariant } from "./service.ts";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
