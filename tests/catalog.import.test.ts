@@ -96,6 +96,33 @@ describe(`product import on ${engine}`, () => {
     expect(managerJob).toMatchObject({ done: 3, failed: 1 });
   });
 
+  it("generates unique handles from titles within one chunk and around stored ones", async () => {
+    const tag = `hg${Date.now().toString(36)}`;
+    const stored = await api().request("POST", "/v1/products", { as: "staff", body: { title: `${tag} Twin` } });
+    expect(stored.json.handle).toBe(`${tag}-twin`);
+    const lines = [
+      { title: `${tag} Twin` }, // taken: twin-2
+      { title: `${tag} Twin` }, // twin-3
+      { title: `${tag} Twin 2` }, // its slug is a handle line 1 took: twin-2-2
+      { title: `${tag} Solo piece` }, // free: solo-piece
+      { handle: `${tag}-solo-x`, title: `${tag} Explicit` },
+      { title: `${tag} Solo X` }, // the handle of line 5: solo-x-2
+    ]
+      .map((line) => JSON.stringify(line))
+      .join("\n");
+    const job = await waitForJob((await startImport(lines, "application/x-ndjson")).json.id);
+    expect(job).toMatchObject({ done: 6, failed: 0 });
+    const { rows } = await ctx.db.query<{ title: string; handle: string }>(
+      "select title, handle from public.products where handle like $1 order by created_at, handle",
+      [`${tag}-%`],
+    );
+    expect(rows.map((row) => row.handle.slice(tag.length + 1)).sort()).toEqual(
+      ["twin", "twin-2", "twin-3", "twin-2-2", "solo-piece", "solo-x", "solo-x-2"].sort(),
+    );
+    expect(rows.find((row) => row.handle === `${tag}-twin-2-2`)?.title).toBe(`${tag} Twin 2`);
+    expect(rows.find((row) => row.handle === `${tag}-solo-x-2`)?.title).toBe(`${tag} Solo X`);
+  });
+
   it("a job is visible to its owner and managers only; unknown formats and empty bodies are refused", async () => {
     const response = await startImport(JSON.stringify({ title: "Owner only" }), "application/x-ndjson");
     await waitForJob(response.json.id);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createTestApp } from "./helpers/app.ts";
-import { productInput, uniqueSku } from "./helpers/catalog.ts";
+import { claimsOf, productInput, uniqueSku } from "./helpers/catalog.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 
 const ctx = useTestDatabase();
@@ -280,6 +280,53 @@ describe(`products through the API on ${engine}`, () => {
       "UPDATE:manager",
       "UPDATE:manager",
     ]);
+  });
+});
+
+describe(`multi-row writes on ${engine}`, () => {
+  it("one statement over many rows audits and announces each row, products before their variants", async () => {
+    const a = (await api().request("POST", "/v1/products", { as: "staff", body: productInput() })).json;
+    const b = (await api().request("POST", "/v1/products", { as: "staff", body: productInput() })).json;
+    const ids = [a.id, b.id];
+    const variantIds = [a.variants[0].id, b.variants[0].id];
+    await ctx.db.asUser(claimsOf("staff"), (tx) =>
+      tx.query("update public.products set description = 'Changed together' where id = any($1::uuid[])", [ids]),
+    );
+    await ctx.db.asUser(claimsOf("manager"), (tx) =>
+      tx.query("update public.products set deleted_at = now() where id = any($1::uuid[])", [ids]),
+    );
+    const events = await ctx.db.query<{ topic: string; id: string }>(
+      `select e.topic, e.payload ->> 'id' as id from private.events e
+       where e.payload ->> 'id' = any($1::text[]) and e.topic not like '%.created' order by e.id`,
+      [[...ids, ...variantIds]],
+    );
+    expect(events.rows.map((row) => row.topic)).toEqual([
+      "product.updated",
+      "product.updated",
+      "product.deleted",
+      "product.deleted",
+      "variant.deleted",
+      "variant.deleted",
+    ]);
+    expect(new Set(events.rows.slice(4).map((row) => row.id))).toEqual(new Set(variantIds));
+    const audit = await ctx.db.query<{ record_id: string; operation: string; actor_role: string; version: number }>(
+      `select record_id, operation, actor_role, (new_row ->> 'version')::int as version from private.audit_log
+       where table_name = 'public.products' and record_id = any($1::text[]) order by id`,
+      [ids],
+    );
+    for (const id of ids) {
+      expect(
+        audit.rows
+          .filter((row) => row.record_id === id)
+          .map((row) => `${row.operation}:${row.actor_role}:${row.version}`),
+      ).toEqual(["INSERT:staff:1", "UPDATE:staff:2", "UPDATE:manager:3"]);
+    }
+    const variantAudit = await ctx.db.query<{ n: number }>(
+      `select count(*)::int as n from private.audit_log
+       where table_name = 'public.product_variants' and operation = 'UPDATE' and record_id = any($1::text[])`,
+      [variantIds],
+    );
+    expect(variantAudit.rows[0]?.n).toBe(2);
   });
 });
 

@@ -117,18 +117,24 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  update public.product_variants set deleted_at = new.deleted_at where product_id = new.id and deleted_at is null;
+  -- Most updates delete nothing: then no variant statement (and none of its triggers) runs.
+  if exists (select 1 from new_rows n join old_rows o on o.id = n.id where o.deleted_at is null and n.deleted_at is not null) then
+    update public.product_variants v set deleted_at = n.deleted_at
+      from new_rows n join old_rows o on o.id = n.id
+     where o.deleted_at is null and n.deleted_at is not null
+       and v.product_id = n.id and v.deleted_at is null;
+  end if;
   return null;
 end;
 $$;
 comment on function private.products_cascade_soft_delete() is
-  'Trigger (after update on products): soft-deletes the variants of a product that was soft-deleted.';
+  'Trigger (after each update statement on products): soft-deletes the variants of products that were soft-deleted.';
 
--- Named to fire after products_after_write_emit_event, so product.deleted precedes variant.deleted.
-create trigger products_after_write_soft_delete_variants
-  after update of deleted_at on public.products
-  for each row when (old.deleted_at is null and new.deleted_at is not null)
-  execute function private.products_cascade_soft_delete();
+-- Statement-level, named to fire after products_after_update_emit_event (catalog_events_audit), so
+-- product.deleted precedes variant.deleted.
+create trigger products_after_update_soft_delete_variants
+  after update on public.products referencing old table as old_rows new table as new_rows
+  for each statement execute function private.products_cascade_soft_delete();
 
 -- product_variants -----------------------------------------------------------------------------
 

@@ -20,6 +20,40 @@ as $$
 $$;
 comment on function private.search_compact(text) is 'Text with punctuation removed, so hyphenated words also index whole.';
 
+-- The names a product is found by besides its own text: its brand, then its categories from the
+-- root down.
+create or replace function private.search_labels(brand_id uuid, category_id uuid)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce((select b.name from public.brands b where b.id = search_labels.brand_id), '') || ' '
+         || coalesce((select string_agg(a.name, ' ' order by array_position(c.path, a.id))
+                        from public.categories c join public.categories a on a.id = any (c.path)
+                       where c.id = search_labels.category_id), '')
+$$;
+comment on function private.search_labels(uuid, uuid) is
+  'The brand name and category names (root first) of a product, as its search document holds them.';
+
+-- The document from the text itself; labels as private.search_labels gives them. Set-based writers
+-- (catalog_insert_products) look the labels up once per brand and category rather than per product.
+create or replace function private.search_document_labelled(title text, description text, skus text, labels text)
+returns tsvector
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select
+    setweight(to_tsvector('simple', coalesce(title, '') || ' ' || private.search_compact(title)), 'A')
+    || setweight(to_tsvector('simple', coalesce(skus, '') || ' ' || private.search_compact(skus)), 'A')
+    || setweight(to_tsvector('simple', coalesce(labels, '') || ' ' || private.search_compact(labels)), 'B')
+    || setweight(to_tsvector('simple', left(coalesce(description, ''), 50000)), 'D')
+$$;
+comment on function private.search_document_labelled(text, text, text, text) is
+  'The weighted search document: title and SKUs (A), labels i.e. brand and categories (B), description (D).';
+
 create or replace function private.search_document(
   title text, description text, skus text, brand_id uuid, category_id uuid
 )
@@ -28,20 +62,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  with parts as (
-    select
-      (select b.name from public.brands b where b.id = search_document.brand_id) as brand,
-      (select string_agg(a.name, ' ' order by array_position(c.path, a.id))
-         from public.categories c join public.categories a on a.id = any (c.path)
-        where c.id = search_document.category_id) as categories
-  )
-  select
-    setweight(to_tsvector('simple', coalesce(title, '') || ' ' || private.search_compact(title)), 'A')
-    || setweight(to_tsvector('simple', coalesce(skus, '') || ' ' || private.search_compact(skus)), 'A')
-    || setweight(to_tsvector('simple', coalesce(brand, '') || ' ' || coalesce(categories, '') || ' '
-                 || private.search_compact(coalesce(brand, '') || ' ' || coalesce(categories, ''))), 'B')
-    || setweight(to_tsvector('simple', left(coalesce(description, ''), 50000)), 'D')
-  from parts
+  select private.search_document_labelled(title, description, skus, private.search_labels(brand_id, category_id))
 $$;
 comment on function private.search_document(text, text, text, uuid, uuid) is
   'The weighted search document of product fields: title and SKUs (A), brand and categories (B), description (D).';
@@ -92,6 +113,7 @@ comment on function private.search_query(text) is
   'The prefix tsquery for a search box text (all words, each as a prefix); null when nothing searchable.';
 
 grant execute on function private.search_compact(text), private.search_query(text),
+  private.search_labels(uuid, uuid), private.search_document_labelled(text, text, text, text),
   private.search_document(text, text, text, uuid, uuid), private.product_search_document(uuid, text, text, uuid, uuid)
   to anon, authenticated, service_role;
 

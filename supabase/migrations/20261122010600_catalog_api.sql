@@ -50,6 +50,19 @@ $$;
 comment on function private.product_write_missed(uuid, integer) is
   'Raises why a product write matched nothing: not found (P0N01), stale version (P0C02) or not allowed (P0F01).';
 
+-- Which of these handles a product already holds, whatever the caller may see (handles are unique
+-- across every product, as private.free_handle knows).
+create or replace function private.product_handles_taken(handles text[])
+returns text[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(p.handle), '{}') from public.products p where p.handle = any (handles)
+$$;
+comment on function private.product_handles_taken(text[]) is 'The given handles that a product already holds.';
+
 -- Creates products with their variants, set-based: `items` is a JSON array of product objects
 -- ({title, handle?, description?, brand_id? | brand?, category_id? | category?, attributes?,
 -- status?, publish_at?, variants: [...]}); brand and category may be given by handle. Products are
@@ -62,6 +75,7 @@ set search_path = ''
 as $$
 declare
   missing jsonb;
+  labels jsonb; -- search labels by 'brand_id/category_id'
 begin
   if jsonb_typeof(items) is distinct from 'array' then
     perform private.raise_business_error('P0V01', 'items must be a JSON array', '{}');
@@ -86,16 +100,45 @@ begin
       jsonb_build_object('field', missing -> 0 ->> 'field', 'missing', missing));
   end if;
 
+  -- Handles from titles, set-based where nothing can collide: a title's slug goes in as the handle
+  -- when no stored product, no other item's handle or slug, and no `<other slug>-<n>` the rules
+  -- trigger could generate for another item holds it. Every other missing handle is left to the
+  -- trigger (private.free_handle, which sees the rows inserted before it in the statement).
+  -- (jsonb objects serve as hash sets: the planner cannot know how many items there are.)
+  with e as materialized (
+    select x.ord, x.i, case when coalesce(btrim(x.i ->> 'handle'), '') = '' then private.slugify(x.i ->> 'title') end as slug
+      from jsonb_array_elements(items) with ordinality as x(i, ord)
+  ),
+  sets as materialized (
+    select coalesce(jsonb_object_agg(e.slug, true) filter (where e.slug is not null), '{}') as slugs,
+           coalesce(jsonb_object_agg(e.i ->> 'handle', true) filter (where e.slug is null), '{}') as given,
+           (select coalesce(jsonb_object_agg(t, true), '{}')
+              from unnest(private.product_handles_taken(array(select g.slug from e g where g.slug is not null))) t) as taken
+      from e
+  )
+  select jsonb_agg(case when s.slug is not null and s.uses = 1 and not sets.taken ? s.slug and not sets.given ? s.slug
+                          and not (s.stripped <> s.slug and sets.slugs ? s.stripped)
+                        then s.i || jsonb_build_object('handle', s.slug) else s.i end order by s.ord)
+    into items
+    from (select e.ord, e.i, e.slug, regexp_replace(e.slug, '-[0-9]+$', '') as stripped,
+                 count(*) over (partition by e.slug) as uses
+            from e) s,
+         sets;
+
   -- Each product's search document is computed once, here, from its input with its SKUs; the
   -- search triggers skip their own pass while the flag is on (transaction-local, and undone with
   -- any subtransaction that fails).
+  select coalesce(jsonb_object_agg(k.key, private.search_labels(k.brand_id, k.category_id)), '{}') into labels
+    from (select distinct coalesce(i ->> 'brand_id', '') || '/' || coalesce(i ->> 'category_id', '') as key,
+                 (i ->> 'brand_id')::uuid as brand_id, (i ->> 'category_id')::uuid as category_id
+            from jsonb_array_elements(items) i) k;
   perform set_config('storekeep.search_precomputed', 'on', true);
   insert into public.products (id, handle, title, description, brand_id, category_id, attributes, search)
   select (i ->> 'id')::uuid, nullif(i ->> 'handle', ''), i ->> 'title', coalesce(i ->> 'description', ''),
          (i ->> 'brand_id')::uuid, (i ->> 'category_id')::uuid, coalesce(nullif(i -> 'attributes', 'null'), '{}'),
-         private.search_document(i ->> 'title', coalesce(i ->> 'description', ''),
+         private.search_document_labelled(i ->> 'title', coalesce(i ->> 'description', ''),
            (select string_agg(v ->> 'sku', ' ') from jsonb_array_elements(coalesce(nullif(i -> 'variants', 'null'), '[]')) v),
-           (i ->> 'brand_id')::uuid, (i ->> 'category_id')::uuid)
+           labels ->> (coalesce(i ->> 'brand_id', '') || '/' || coalesce(i ->> 'category_id', '')))
     from jsonb_array_elements(items) with ordinality as e(i, ord)
    order by ord;
 
@@ -358,7 +401,7 @@ comment on function private.catalog_bulk(jsonb, boolean) is
 
 grant execute on function private.product_json(public.products), private.product_json_by_id(uuid)
   to anon, authenticated, service_role;
-grant execute on function private.product_write_missed(uuid, integer),
+grant execute on function private.product_write_missed(uuid, integer), private.product_handles_taken(text[]),
   private.catalog_insert_products(jsonb), private.catalog_create_product(jsonb),
   private.catalog_update_product(uuid, integer, jsonb), private.catalog_set_product_status(uuid, text, timestamptz, integer),
   private.catalog_delete_product(uuid, integer), private.variant_write_missed(uuid, integer),
