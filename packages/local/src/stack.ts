@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import { serve } from "@hono/node-server";
@@ -14,6 +14,7 @@ import { createListenSignal, type EventSignal } from "../../server/src/platform/
 import { createPostgresSignal } from "../../server/src/platform/events-postgres.ts";
 import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
+import { openPglite } from "./pglite-image.ts";
 
 /** Settings the local stack assumes when the environment leaves them out. */
 export const LOCAL_DEFAULTS = {
@@ -59,8 +60,7 @@ export async function openLocalDatabase(
     };
   }
   if (options.dataDir && options.fresh) await rm(options.dataDir, { recursive: true, force: true });
-  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  const pglite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  const pglite = options.dataDir ? await openPglite(options.dataDir) : await PGlite.create();
   return { db: createPgliteDb(pglite), events: createListenSignal(pglite) };
 }
 
