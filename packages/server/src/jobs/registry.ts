@@ -20,6 +20,14 @@ export const jobs: Job[] = [
     },
   },
   {
+    name: "idempotency.prune",
+    intervalMs: 60 * 60_000,
+    async run(db) {
+      const { rows } = await db.query<{ deleted: number }>("select private.prune_idempotent_requests() as deleted");
+      return { deleted: rows[0]?.deleted ?? 0 };
+    },
+  },
+  {
     name: "inventory.expire_reservations",
     intervalMs: 30_000,
     async run(db) {

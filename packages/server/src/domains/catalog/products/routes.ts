@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
 import { pageSchema } from "../../../http/pagination.ts";
@@ -41,9 +42,9 @@ const createProductRoute = createRoute({
   summary: "Create a product with its variants (staff and up; a status other than draft needs manager)",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: { required: true, ...json(ProductInputSchema) } },
+  request: { body: { required: true, ...json(ProductInputSchema) }, headers: IdempotencyKeyHeaderSchema },
   responses: {
-    201: productResponse("The product as stored"),
+    201: productResponse("The product as stored (or, for a repeated Idempotency-Key, as first stored)"),
     ...commonErrors,
     409: errorResponse("A handle or SKU is taken, or a publishing rule refused"),
   },
@@ -116,7 +117,13 @@ export const productRoutes = createRouter()
     c.json(await listProducts(c.var.services.db, c.var.caller.claims, c.req.valid("query")), 200),
   )
   .openapi(createProductRoute, async (c) => {
-    const product = await createProduct(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    const { result: product, replayed } = await createProduct(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("json"),
+      c.req.valid("header")["idempotency-key"],
+    );
+    if (replayed) c.header("Idempotent-Replayed", "true");
     c.header("Location", `${c.req.path}/${product.id}`);
     c.header("ETag", etag(product.version));
     return c.json(product, 201);

@@ -1,13 +1,27 @@
+import { idempotent } from "../../../http/idempotency.ts";
 import { Problem } from "../../../http/problems.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Product, ProductInput } from "../schemas.ts";
-import { callJson } from "../shared.ts";
+import { callJson, normalizeJson } from "../shared.ts";
 
 // Row level security and the catalog triggers decide who may do what; these run one SQL function
 // each, as the caller, and hand back the product the database built.
 
-export function createProduct(db: Db, claims: DbClaims, input: ProductInput): Promise<Product> {
-  return callJson(db, claims, "select private.catalog_create_product($1::jsonb) as result", [JSON.stringify(input)]);
+export function createProduct(
+  db: Db,
+  claims: DbClaims,
+  input: ProductInput,
+  idempotencyKey?: string,
+): Promise<{ result: Product; replayed: boolean }> {
+  return db.asUser(claims, (tx) =>
+    idempotent(tx, idempotencyKey, "createProduct", input, async () => {
+      const { rows } = await tx.query<{ result: Product }>(
+        "select private.catalog_create_product($1::jsonb) as result",
+        [JSON.stringify(input)],
+      );
+      return normalizeJson(rows[0]?.result as Product);
+    }),
+  );
 }
 
 export async function getProduct(db: Db, claims: DbClaims, id: string): Promise<Product> {

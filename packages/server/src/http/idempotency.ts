@@ -1,0 +1,44 @@
+import { z } from "@hono/zod-openapi";
+import type { Queryable } from "../platform/db/types.ts";
+
+export const IdempotencyKeyHeaderSchema = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description: "A repeat with the same key (same caller, same body) answers the first response and writes nothing",
+    }),
+});
+
+/**
+ * Runs a creating request idempotently inside the caller's transaction `tx`: the key is claimed and
+ * the response recorded in the same transaction as the write (see migration idempotent_requests).
+ */
+export async function idempotent<T>(
+  tx: Queryable,
+  key: string | undefined,
+  operation: string,
+  request: unknown,
+  work: () => Promise<T>,
+): Promise<{ result: T; replayed: boolean }> {
+  if (!key) return { result: await work(), replayed: false };
+  const hash = await sha256(JSON.stringify(request));
+  const { rows } = await tx.query<{ earlier: T | null }>("select private.idempotency_begin($1, $2, $3) as earlier", [
+    key,
+    operation,
+    hash,
+  ]);
+  const earlier = rows[0]?.earlier;
+  if (earlier !== null && earlier !== undefined) return { result: earlier, replayed: true };
+  const result = await work();
+  await tx.query("select private.idempotency_finish($1, $2::jsonb)", [key, JSON.stringify(result)]);
+  return { result, replayed: false };
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
