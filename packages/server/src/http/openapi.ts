@@ -45,3 +45,6 @@ export const commonErrors = {
 export const errorResponse = problem;
 
 export const bearerAuth = [{ bearerAuth: [] }];
+
+/** `{id}` path parameter of every resource addressed by uuid. */
+export const IdParamSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });

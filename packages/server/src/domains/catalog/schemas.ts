@@ -118,8 +118,6 @@ export const PublishBodySchema = z
 
 export const VersionBodySchema = z.object({ version: z.number().int().min(1).optional() }).openapi("VersionRequest");
 
-export const IdParamSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
-
 export const PRODUCT_SORTS = [
   "relevance",
   "title",

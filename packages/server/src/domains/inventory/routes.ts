@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema } from "../../http/idempotency.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../http/openapi.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import { createLocation, listLocations, updateLocation } from "./locations.ts";
@@ -9,19 +10,16 @@ import {
   AdjustSchema,
   CreateLocationSchema,
   HistoryQuerySchema,
-  IdempotencyHeaderSchema,
   LevelPolicySchema,
   LevelSchema,
   LocationCodeParamSchema,
   LocationSchema,
   MovementSchema,
   ReorderSuggestionSchema,
-  ReservationIdParamSchema,
   ReservationSchema,
   ReserveSchema,
   StatusQuerySchema,
   StockStatusSchema,
-  SuggestionIdParamSchema,
   SuggestionQuerySchema,
   TransferResultSchema,
   TransferSchema,
@@ -231,7 +229,7 @@ const suggestionAction = (action: "resolve" | "dismiss") =>
         : "Dismiss a reorder suggestion (idempotent; staff and up)",
     security: bearerAuth,
     middleware: [requireRole("staff")] as const,
-    request: { params: SuggestionIdParamSchema },
+    request: { params: IdParamSchema },
     responses: {
       200: json("The suggestion", ReorderSuggestionSchema),
       404: errorResponse("Unknown reorder suggestion"),
@@ -251,7 +249,7 @@ const reserveRoute = createRoute({
   summary: "Reserve every line or none (staff and up, service role)",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: body(ReserveSchema), headers: IdempotencyHeaderSchema },
+  request: { body: body(ReserveSchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
     201: json("The active reservation; a line may be split across locations", ReservationSchema),
     409: insufficientStock,
@@ -271,7 +269,7 @@ const reservationAction = (action: "release" | "commit") =>
         : "Commit a reservation: its units become sale movements (idempotent; staff and up)",
     security: bearerAuth,
     middleware: [requireRole("staff")] as const,
-    request: { params: ReservationIdParamSchema },
+    request: { params: IdParamSchema },
     responses: {
       200: json("The reservation", ReservationSchema),
       404: notFound,
@@ -290,7 +288,7 @@ const getReservationRoute = createRoute({
   summary: "One reservation (viewer and up)",
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
-  request: { params: ReservationIdParamSchema },
+  request: { params: IdParamSchema },
   responses: { 200: json("The reservation", ReservationSchema), 404: notFound, ...commonErrors },
 });
 

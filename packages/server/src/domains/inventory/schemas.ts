@@ -241,26 +241,6 @@ export const ReserveSchema = z
   .strict()
   .openapi("ReserveStock");
 
-export const ReservationIdParamSchema = z.object({
-  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
-});
-
-export const IdempotencyHeaderSchema = z.object({
-  "idempotency-key": z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({
-      param: { name: "idempotency-key", in: "header" },
-      description: "A repeat with the same key answers the first reservation",
-    }),
-});
-
-export const SuggestionIdParamSchema = z.object({
-  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
-});
-
 export const ReorderSuggestionSchema = z
   .object({
     id: z.uuid(),

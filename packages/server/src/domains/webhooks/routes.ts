@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/env.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../http/openapi.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
 import { Problem } from "../../http/problems.ts";
 import { eventTypes, webhookEnvelope } from "./event-types.ts";
@@ -15,7 +15,6 @@ import {
   DeliveryQuerySchema,
   DeliverySchema,
   DeliveryWithAttemptsSchema,
-  EndpointIdParamSchema,
   EndpointSchema,
   EventTypeSchema,
   InboundResultSchema,
@@ -88,7 +87,7 @@ const getEndpoint = createRoute({
   method: "get",
   path: "/webhooks/endpoints/{id}",
   summary: "One endpoint (without its secret)",
-  request: { params: EndpointIdParamSchema },
+  request: { params: IdParamSchema },
   responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
@@ -98,7 +97,7 @@ const updateEndpoint = createRoute({
   method: "patch",
   path: "/webhooks/endpoints/{id}",
   summary: "Change an endpoint; `enabled: true` re-enables one that was disabled",
-  request: { params: EndpointIdParamSchema, body: body(UpdateEndpointBodySchema) },
+  request: { params: IdParamSchema, body: body(UpdateEndpointBodySchema) },
   responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
@@ -108,7 +107,7 @@ const deleteEndpoint = createRoute({
   method: "delete",
   path: "/webhooks/endpoints/{id}",
   summary: "Remove an endpoint with its deliveries",
-  request: { params: EndpointIdParamSchema },
+  request: { params: IdParamSchema },
   responses: { 204: { description: "Removed" }, 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
@@ -119,7 +118,7 @@ const rotateSecret = createRoute({
   path: "/webhooks/endpoints/{id}/rotate-secret",
   summary: "Issue a new secret; the previous ones keep signing for the overlap",
   request: {
-    params: EndpointIdParamSchema,
+    params: IdParamSchema,
     body: { required: false, content: { "application/json": { schema: RotateSecretBodySchema } } },
   },
   responses: { 200: json("The new secret", RotatedSecretSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
@@ -131,7 +130,7 @@ const testEndpoint = createRoute({
   method: "post",
   path: "/webhooks/endpoints/{id}/test",
   summary: "Send a `webhook.test` event to this endpoint",
-  request: { params: EndpointIdParamSchema },
+  request: { params: IdParamSchema },
   responses: { 202: json("Queued", TestQueuedSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
@@ -141,7 +140,7 @@ const replay = createRoute({
   method: "post",
   path: "/webhooks/endpoints/{id}/replay",
   summary: "Send again every matching event since a time (until another)",
-  request: { params: EndpointIdParamSchema, query: ReplayQuerySchema },
+  request: { params: IdParamSchema, query: ReplayQuerySchema },
   responses: {
     202: json("How many deliveries were queued", QueuedSchema),
     404: notFound,

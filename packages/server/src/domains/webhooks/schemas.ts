@@ -87,10 +87,6 @@ export const RotatedSecretSchema = z
   })
   .openapi("RotatedWebhookSecret");
 
-export const EndpointIdParamSchema = z.object({
-  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
-});
-
 export const DeliveryIdParamSchema = z.object({
   id: z
     .string()

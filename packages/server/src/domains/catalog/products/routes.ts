@@ -1,11 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { IdempotencyKeyHeaderSchema } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { pageSchema } from "../../../http/pagination.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
 import {
-  IdParamSchema,
   ProductInputSchema,
   ProductListQuerySchema,
   ProductPatchSchema,

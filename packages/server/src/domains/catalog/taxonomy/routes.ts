@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { PageQuerySchema, pageSchema } from "../../../http/pagination.ts";
 import {
   type Brand,
@@ -12,7 +12,6 @@ import {
   CategoryNodeSchema,
   CategoryPatchSchema,
   CategorySchema,
-  IdParamSchema,
 } from "../schemas.ts";
 import {
   categoryTree,

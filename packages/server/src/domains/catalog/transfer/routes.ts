@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { Problem } from "../../../http/problems.ts";
-import { ExportQuerySchema, IdParamSchema, ImportQuerySchema, JobSchema } from "../schemas.ts";
+import { ExportQuerySchema, ImportQuerySchema, JobSchema } from "../schemas.ts";
 import { exportProducts } from "./export.ts";
 import { getJob, processImport, startImport } from "./service.ts";
 

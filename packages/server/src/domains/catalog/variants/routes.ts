@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
-import { IdParamSchema, VariantInputSchema, VariantPatchSchema, VariantSchema } from "../schemas.ts";
+import { VariantInputSchema, VariantPatchSchema, VariantSchema } from "../schemas.ts";
 import { addVariant, deleteVariant, updateVariant } from "./service.ts";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
