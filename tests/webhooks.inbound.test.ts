@@ -2,12 +2,15 @@ import { Webhook } from "svix";
 import { describe, expect, it } from "vitest";
 import { createTestApp } from "./helpers/app.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
+import { receive } from "./helpers/inventory.ts";
+import { createSellableVariants } from "./helpers/orders.ts";
 
 const ctx = useTestDatabase();
 const SECRETS = {
   "pms-product": "whsec_cHJvZHVjdC1zZWNyZXQtZm9yLXRlc3RzLW9ubHktMzI=",
   "pms-inventory": "whsec_aW52ZW50b3J5LXNlY3JldC1mb3ItdGVzdHMtb25seS0=",
   "pms-order": ["whsec_b3JkZXItc2VjcmV0LWZvci10ZXN0cy1vbmx5LTMyYg=="],
+  "supplier-feed": "whsec_c3VwcGxpZXItZmVlZC1zZWNyZXQtZm9yLXRlc3RzLTI=",
 };
 const api = () => createTestApp(ctx.db, { INBOUND_WEBHOOK_SECRETS: JSON.stringify(SECRETS) });
 
@@ -155,16 +158,74 @@ describe(`inbound webhooks on ${engine}`, () => {
     expect(kept.rows).toEqual([]);
   });
 
-  it("pms-order has no orders domain to apply it: verified, recorded once, answered 202 stored", async () => {
-    const message = signed("pms-order", { order_id: "A-1", status: "shipped" });
-    const stored = await send("pms-order", message);
+  it("pms-order moves an order through the same transitions as the API; a replay is applied once", async () => {
+    const sku = `IN-ORD-${Date.now()}`;
+    await createSellableVariants(ctx.db, [sku]);
+    await receive(ctx.db, sku, "main", 5);
+    const placed = await api().request("POST", "/v1/orders", {
+      as: "staff",
+      body: { items: [{ sku, quantity: 2 }], customer: { email: "pms@example.com" } },
+    });
+    const order = placed.json;
+
+    const paid = signed("pms-order", { order_id: order.id, status: "paid" });
+    const applied = await send("pms-order", paid);
+    expect(applied.status).toBe(200);
+    expect(applied.json).toMatchObject({
+      status: "applied",
+      result: { order_id: order.id, status: "paid", version: 2 },
+    });
+    expect((await send("pms-order", paid)).json.status).toBe("duplicate");
+    expect(await onHand(sku)).toBe(3);
+
+    const shipped = signed("pms-order", {
+      order_number: order.number,
+      status: "shipped",
+      tracking_number: "JJD000390007",
+      carrier: "DHL",
+    });
+    expect((await send("pms-order", shipped)).json.result).toMatchObject({ status: "shipped", version: 3 });
+    const after = (await api().request("GET", `/v1/orders/${order.id}`, { as: "viewer" })).json;
+    expect(after).toMatchObject({ status: "shipped", tracking_number: "JJD000390007", carrier: "DHL" });
+    expect(after.history.slice(1).map((step: { source: string }) => step.source)).toEqual([
+      "webhook:pms-order",
+      "webhook:pms-order",
+    ]);
+    const events = await ctx.db.query<{ n: number }>(
+      "select count(*)::int as n from private.events where topic = 'order.status_changed' and payload ->> 'id' = $1",
+      [order.id],
+    );
+    expect(events.rows[0]?.n).toBe(2);
+
+    // Refusals leave no record, so the sender may retry once the order can take the change.
+    const refusals: [unknown, number][] = [
+      [{ order_id: order.id, status: "paid", order_number: order.number }, 422],
+      [{ order_id: order.id, status: "returned" }, 422],
+      [{ order_number: "SK-1", status: "paid" }, 404],
+      [{ order_id: crypto.randomUUID(), status: "paid" }, 404],
+      [{ order_id: order.id, status: "cancelled" }, 409],
+    ];
+    for (const [payload, status] of refusals) {
+      const refused = signed("pms-order", payload);
+      expect((await send("pms-order", refused)).status).toBe(status);
+      const kept = await ctx.db.query("select 1 from private.inbound_webhook_messages where message_id = $1", [
+        refused.id,
+      ]);
+      expect(kept.rows).toEqual([]);
+    }
+    expect((await api().request("GET", `/v1/orders/${order.id}`, { as: "viewer" })).json.version).toBe(3);
+  });
+
+  it("a configured source without a handler is verified, recorded once and answered 202 stored", async () => {
+    const message = signed("supplier-feed", { purchase_order: "PO-1", status: "confirmed" });
+    const stored = await send("supplier-feed", message);
     expect(stored.status).toBe(202);
     expect(stored.json).toEqual({ status: "stored", message_id: message.id });
-    expect((await send("pms-order", message)).json.status).toBe("duplicate");
+    expect((await send("supplier-feed", message)).json.status).toBe("duplicate");
     const { rows } = await ctx.db.query<{ status: string; payload: unknown }>(
-      "select status, payload from private.inbound_webhook_messages where source = 'pms-order' and message_id = $1",
+      "select status, payload from private.inbound_webhook_messages where source = 'supplier-feed' and message_id = $1",
       [message.id],
     );
-    expect(rows).toEqual([{ status: "stored", payload: { order_id: "A-1", status: "shipped" } }]);
+    expect(rows).toEqual([{ status: "stored", payload: { purchase_order: "PO-1", status: "confirmed" } }]);
   });
 });

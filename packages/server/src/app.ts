@@ -5,6 +5,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
+import { orderRoutes } from "./domains/orders/routes.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types.ts";
 import { webhookRoutes } from "./domains/webhooks/routes.ts";
@@ -59,6 +60,7 @@ export function createApp(services: Services) {
   app.route("/v1", webhookRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
+  app.route("/v1", orderRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

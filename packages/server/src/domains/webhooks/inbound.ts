@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { fieldErrors } from "../../http/errors.ts";
 import { Problem } from "../../http/problems.ts";
 import type { Db, Queryable } from "../../platform/db/types.ts";
+import { pmsOrderHandler } from "../orders/inbound.ts";
 import { verifiesWithAny } from "./signing.ts";
 
 /**
@@ -131,10 +132,11 @@ const pmsInventory: InboundHandler<z.infer<typeof PmsInventorySchema>> = {
   },
 };
 
-// `pms-order` has no handler: there is no orders domain yet. Its messages are verified, recorded
-// once and kept (status `stored`, answered 202), to be applied when an orders domain exists.
 export const inboundHandlers: Record<string, InboundHandler<never>> = Object.fromEntries(
-  [pmsProduct, pmsInventory].map((handler) => [handler.source, handler as unknown as InboundHandler<never>]),
+  [pmsProduct, pmsInventory, pmsOrderHandler].map((handler) => [
+    handler.source,
+    handler as unknown as InboundHandler<never>,
+  ]),
 );
 
 export interface InboundResult {

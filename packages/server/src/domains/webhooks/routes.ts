@@ -202,13 +202,15 @@ const receive = createRoute({
   description:
     "Verified with the source's secret (webhook-id, webhook-timestamp within 5 minutes, webhook-signature) before " +
     "anything else. A repeated webhook-id is acknowledged and not applied again. Sources: pms-product (product " +
-    "upsert by SKU), pms-inventory (stock adjustment), and any other configured source (stored, not applied).",
+    "upsert by SKU), pms-inventory (stock adjustment), pms-order (order status update), and any other " +
+    "configured source (stored, not applied).",
   request: { params: SourceParamSchema },
   responses: {
     200: json("Applied, or a repeat of a message already applied", InboundResultSchema),
     202: json("Verified and stored; this source has no handler to apply it", InboundResultSchema),
     401: errorResponse("Bad signature or stale timestamp"),
-    404: errorResponse("Unknown source"),
+    404: errorResponse("Unknown source, or the message names an unknown order or sku"),
+    409: errorResponse("The message asks for a change its subject's state refuses (such as shipping a pending order)"),
     413: errorResponse("Body over 1 MiB"),
     422: errorResponse("The payload is invalid; nothing was applied"),
   },

@@ -125,6 +125,181 @@ export type Database = {
         };
         Relationships: [];
       };
+      order_lines: {
+        Row: {
+          line_no: number;
+          line_total_amount: number | null;
+          order_id: string;
+          quantity: number;
+          sku: string;
+          title: string;
+          unit_price_amount: number;
+          variant_id: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          line_no: number;
+          line_total_amount?: never;
+          order_id: string;
+          quantity: number;
+          sku: string;
+          title: string;
+          unit_price_amount: number;
+          variant_id: string;
+        };
+        Update: {
+          line_no?: number;
+          line_total_amount?: never;
+          order_id?: string;
+          quantity?: number;
+          sku?: string;
+          title?: string;
+          unit_price_amount?: number;
+          variant_id?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "order_lines_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: false;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "order_lines_variant_id_fkey";
+            columns: ["variant_id"];
+            isOneToOne: false;
+            referencedRelation: "product_variants";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      order_status_history: {
+        Row: {
+          actor_id: string | null;
+          created_at: string;
+          from_status: string | null;
+          id: number;
+          order_id: string;
+          reason: string | null;
+          source: string;
+          to_status: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          actor_id?: string | null;
+          created_at?: string;
+          from_status?: string | null;
+          id?: never;
+          order_id: string;
+          reason?: string | null;
+          source: string;
+          to_status: string;
+        };
+        Update: {
+          actor_id?: string | null;
+          created_at?: string;
+          from_status?: string | null;
+          id?: never;
+          order_id?: string;
+          reason?: string | null;
+          source?: string;
+          to_status?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "order_status_history_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: false;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      orders: {
+        Row: {
+          cancel_reason: string | null;
+          cancelled_at: string | null;
+          carrier: string | null;
+          created_at: string;
+          created_by: string | null;
+          currency: string;
+          customer_email: string;
+          customer_name: string | null;
+          delivered_at: string | null;
+          id: string;
+          note: string | null;
+          number: string;
+          paid_at: string | null;
+          payment_due_at: string;
+          reservation_id: string;
+          shipped_at: string | null;
+          shipping_address: Json | null;
+          status: string;
+          subtotal_amount: number;
+          tracking_number: string | null;
+          updated_at: string;
+          version: number;
+        };
+        ComputedFields: never;
+        Insert: {
+          cancel_reason?: string | null;
+          cancelled_at?: string | null;
+          carrier?: string | null;
+          created_at?: string;
+          created_by?: string | null;
+          currency: string;
+          customer_email: string;
+          customer_name?: string | null;
+          delivered_at?: string | null;
+          id?: string;
+          note?: string | null;
+          number: string;
+          paid_at?: string | null;
+          payment_due_at: string;
+          reservation_id: string;
+          shipped_at?: string | null;
+          shipping_address?: Json | null;
+          status?: string;
+          subtotal_amount: number;
+          tracking_number?: string | null;
+          updated_at?: string;
+          version?: number;
+        };
+        Update: {
+          cancel_reason?: string | null;
+          cancelled_at?: string | null;
+          carrier?: string | null;
+          created_at?: string;
+          created_by?: string | null;
+          currency?: string;
+          customer_email?: string;
+          customer_name?: string | null;
+          delivered_at?: string | null;
+          id?: string;
+          note?: string | null;
+          number?: string;
+          paid_at?: string | null;
+          payment_due_at?: string;
+          reservation_id?: string;
+          shipped_at?: string | null;
+          shipping_address?: Json | null;
+          status?: string;
+          subtotal_amount?: number;
+          tracking_number?: string | null;
+          updated_at?: string;
+          version?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "orders_reservation_id_fkey";
+            columns: ["reservation_id"];
+            isOneToOne: true;
+            referencedRelation: "reservations";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       product_variants: {
         Row: {
           barcode: string | null;

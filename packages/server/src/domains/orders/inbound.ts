@@ -1,0 +1,24 @@
+import { Problem } from "../../http/problems.ts";
+import type { InboundHandler } from "../webhooks/inbound.ts";
+import { type PmsOrder, PmsOrderSchema } from "./schemas.ts";
+import { setOrderStatusIn } from "./service.ts";
+
+/** The `pms-order` inbound webhook: an order status change, through the same SQL transition as the API. */
+export const pmsOrderHandler: InboundHandler<PmsOrder> = {
+  source: "pms-order",
+  description: "Order status update (paid, shipped, delivered, cancelled) for an order named by id or number.",
+  payload: PmsOrderSchema,
+  async apply(tx, message, { source }) {
+    let id = message.order_id;
+    if (id === undefined) {
+      const { rows } = await tx.query<{ id: string }>("select id from public.orders where number = $1", [
+        message.order_number,
+      ]);
+      id = rows[0]?.id;
+      if (id === undefined) throw new Problem("not-found", `no order ${message.order_number}`);
+    }
+    const { order_id: _, order_number: __, ...change } = message;
+    const order = await setOrderStatusIn(tx, id, change, { source: `webhook:${source}` });
+    return { order_id: order.id, number: order.number, status: order.status, version: order.version };
+  },
+};

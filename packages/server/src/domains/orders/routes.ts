@@ -1,0 +1,116 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema } from "../../http/idempotency.ts";
+import { requireRole } from "../../http/middleware/authenticate.ts";
+import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
+import { decodeCursor, pageSchema, toPage } from "../../http/pagination.ts";
+import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
+import { OrderListQuerySchema, OrderSchema, PlaceOrderSchema, SetOrderStatusSchema } from "./schemas.ts";
+import { getOrder, listOrders, placeOrder, setOrderStatus } from "./service.ts";
+
+const json = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+const notFound = errorResponse("No such order");
+const tags = ["orders"];
+
+const placeOrderRoute = createRoute({
+  operationId: "placeOrder",
+  method: "post",
+  path: "/orders",
+  tags,
+  summary: "Place an order (staff and up): priced from the catalog, its stock held for the payment window",
+  description:
+    "All lines or nothing: an unknown sku, an unpublished product, a second currency or a shortage refuses the whole order and holds nothing.",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  request: { body: body(PlaceOrderSchema), headers: IdempotencyKeyHeaderSchema },
+  responses: {
+    201: json("The pending order (for a repeated Idempotency-Key, the first one)", OrderSchema),
+    409: errorResponse("Insufficient stock: `shortages` names each short sku; nothing is held"),
+    ...commonErrors,
+  },
+});
+
+const listOrdersRoute = createRoute({
+  operationId: "listOrders",
+  method: "get",
+  path: "/orders",
+  tags,
+  summary: "Orders, newest first, optionally of one status (viewer and up)",
+  security: bearerAuth,
+  middleware: [requireRole("viewer")] as const,
+  request: { query: OrderListQuerySchema },
+  responses: { 200: json("A page of orders", pageSchema(OrderSchema)), ...commonErrors },
+});
+
+const getOrderRoute = createRoute({
+  operationId: "getOrder",
+  method: "get",
+  path: "/orders/{id}",
+  tags,
+  summary: "One order with its lines and status history (viewer and up)",
+  security: bearerAuth,
+  middleware: [requireRole("viewer")] as const,
+  request: { params: IdParamSchema },
+  responses: { 200: json("The order (its ETag is its version)", OrderSchema), 404: notFound, ...commonErrors },
+});
+
+const setOrderStatusRoute = createRoute({
+  operationId: "setOrderStatus",
+  method: "post",
+  path: "/orders/{id}/status",
+  tags,
+  summary: "Move an order on: paid, shipped, delivered or cancelled (staff and up; cancelling a paid order: manager)",
+  description:
+    "pending → paid sells the held stock; pending → cancelled releases it; paid → cancelled returns it; paid → shipped; shipped → delivered. Asking for the current status changes nothing.",
+  security: bearerAuth,
+  middleware: [requireRole("staff")] as const,
+  request: { params: IdParamSchema, headers: IfMatchHeaderSchema, body: body(SetOrderStatusSchema) },
+  responses: {
+    200: json("The order after the transition", OrderSchema),
+    404: notFound,
+    409: errorResponse(
+      "The transition is not allowed from the order's status, the payment window has closed, or the version is stale (`current` holds the order)",
+    ),
+    ...commonErrors,
+  },
+});
+
+export const orderRoutes = createRouter()
+  .openapi(placeOrderRoute, async (c) => {
+    const key = c.req.valid("header")["idempotency-key"];
+    const { result, replayed } = await placeOrder(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    c.header("ETag", etag(result.version));
+    return c.json(result, 201);
+  })
+  .openapi(listOrdersRoute, async (c) => {
+    const { status, limit, cursor } = c.req.valid("query");
+    const before = cursor ? decodeCursor(cursor, z.tuple([z.string(), z.uuid()])) : undefined;
+    const rows = await listOrders(c.var.services.db, c.var.caller.claims, { status, before, limit: limit + 1 });
+    const page = toPage(rows, limit, (row) => [row.cursor_created_at, row.id]);
+    return c.json(
+      { data: page.data.map(({ cursor_created_at: _, ...order }) => order), next_cursor: page.next_cursor },
+      200,
+    );
+  })
+  .openapi(getOrderRoute, async (c) => {
+    const order = await getOrder(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
+    c.header("ETag", etag(order.version));
+    return c.json(order, 200);
+  })
+  .openapi(setOrderStatusRoute, async (c) => {
+    const { version, ...change } = c.req.valid("json");
+    const expected = expectedVersion(c.req.valid("header")["if-match"], version);
+    const order = await setOrderStatus(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("param").id,
+      change,
+      expected,
+    );
+    c.header("ETag", etag(order.version));
+    return c.json(order, 200);
+  });

@@ -1,0 +1,76 @@
+import { idempotent } from "../../http/idempotency.ts";
+import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
+import type { Order, PlaceOrder, SetOrderStatus } from "./schemas.ts";
+
+// Every order rule lives in SQL (supabase/migrations/2026112205xxxx_orders*): each function here is
+// one call into one SQL function, run as the caller so it can check the caller's role.
+
+async function call<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
+  return rows[0]?.result as T;
+}
+
+export function placeOrder(
+  db: Db,
+  claims: DbClaims,
+  input: PlaceOrder,
+  idempotencyKey?: string,
+): Promise<{ result: Order; replayed: boolean }> {
+  return db.asUser(claims, (tx) =>
+    idempotent(tx, idempotencyKey, "placeOrder", input, async () => {
+      const { rows } = await tx.query<{ result: Order }>("select private.place_order($1::jsonb) as result", [
+        JSON.stringify(input),
+      ]);
+      return rows[0]?.result as Order;
+    }),
+  );
+}
+
+export function getOrder(db: Db, claims: DbClaims, id: string) {
+  return call<Order>(db, claims, "select private.get_order($1) as result", [id]);
+}
+
+export function listOrders(
+  db: Db,
+  claims: DbClaims,
+  query: { status?: string; before?: [string, string]; limit: number },
+) {
+  return call<(Order & { cursor_created_at: string })[]>(
+    db,
+    claims,
+    "select private.list_orders($1, $2, $3, $4) as result",
+    [query.status ?? null, query.before?.[0] ?? null, query.before?.[1] ?? null, query.limit],
+  );
+}
+
+/** One transition inside an open transaction; `source` is `api` or `webhook:<source>`. */
+export async function setOrderStatusIn(
+  tx: Queryable,
+  id: string,
+  change: Omit<SetOrderStatus, "version">,
+  options: { expectedVersion?: number | null; source: string },
+): Promise<Order> {
+  const { rows } = await tx.query<{ result: Order }>(
+    "select private.order_set_status($1, $2, $3, $4, $5, $6, $7) as result",
+    [
+      id,
+      change.status,
+      change.reason ?? null,
+      change.tracking_number ?? null,
+      change.carrier ?? null,
+      options.expectedVersion ?? null,
+      options.source,
+    ],
+  );
+  return rows[0]?.result as Order;
+}
+
+export function setOrderStatus(
+  db: Db,
+  claims: DbClaims,
+  id: string,
+  change: Omit<SetOrderStatus, "version">,
+  expectedVersion: number | null,
+) {
+  return db.asUser(claims, (tx) => setOrderStatusIn(tx, id, change, { expectedVersion, source: "api" }));
+}
