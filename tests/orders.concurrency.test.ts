@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { createTestApp } from "./helpers/app.ts";
+import { onPostgres, useTestDatabase } from "./helpers/db.ts";
+import { ledgerMismatches, level, receive, uniqueSku } from "./helpers/inventory.ts";
+import { createSellableVariants, customer, elapsePaymentWindow } from "./helpers/orders.ts";
+
+// Many connections racing for the same orders and stock: real PostgreSQL only.
+const ctx = useTestDatabase({ poolMax: 25 });
+
+type Response = Awaited<ReturnType<ReturnType<typeof createTestApp>["request"]>>;
+
+function tally(responses: Response[]) {
+  const byStatus: Record<number, number> = {};
+  for (const response of responses) byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
+  return byStatus;
+}
+
+async function stocked(prefix: string, quantity: number) {
+  const sku = uniqueSku(prefix);
+  await createSellableVariants(ctx.db, [sku]);
+  await receive(ctx.db, sku, "main", quantity);
+  return sku;
+}
+
+async function statusEvents(orderIds: string[]) {
+  const { rows } = await ctx.db.query<{ id: string; n: number }>(
+    `select payload ->> 'id' as id, count(*)::int as n from private.events
+     where topic = 'order.status_changed' and payload ->> 'id' = any($1) group by 1`,
+    [orderIds],
+  );
+  return Object.fromEntries(rows.map((row) => [row.id, row.n]));
+}
+
+describe.skipIf(!onPostgres)("orders under concurrency on postgres", () => {
+  it("200 concurrent orders for 50 units: exactly 50 are placed, the rest hold and write nothing", async () => {
+    const app = createTestApp(ctx.db);
+    const sku = await stocked("ORD-HOT", 50);
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        app.request("POST", "/v1/orders", { as: "staff", body: { items: [{ sku, quantity: 1 }], customer } }),
+      ),
+    );
+    expect(tally(responses)).toEqual({ 201: 50, 409: 150 });
+    const { rows } = await ctx.db.query<{ orders: number; numbers: number }>(
+      `select count(*)::int as orders, count(distinct o.number)::int as numbers from public.orders o
+       join public.order_lines l on l.order_id = o.id where l.sku = $1`,
+      [sku],
+    );
+    expect(rows[0]).toEqual({ orders: 50, numbers: 50 });
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 50, reserved: 50, available: 0 });
+  });
+
+  it("payment and cancellation racing on the same orders: each order ends one way, stock matches exactly", async () => {
+    const app = createTestApp(ctx.db);
+    const sku = await stocked("ORD-RACE", 40);
+    const orders: { id: string }[] = [];
+    for (let i = 0; i < 20; i++) {
+      orders.push(
+        (await app.request("POST", "/v1/orders", { as: "staff", body: { items: [{ sku, quantity: 2 }], customer } }))
+          .json,
+      );
+    }
+    const responses = await Promise.all(
+      orders.flatMap((order) => [
+        app.request("POST", `/v1/orders/${order.id}/status`, { as: "staff", body: { status: "paid" } }),
+        app.request("POST", `/v1/orders/${order.id}/status`, { as: "staff", body: { status: "cancelled" } }),
+        app.request("POST", `/v1/orders/${order.id}/status`, { as: "staff", body: { status: "paid" } }),
+      ]),
+    );
+    // Per order, exactly one side wins. Paid first: both payments answer 200 (the second finds it
+    // paid) and the staff cancellation 403 (a paid order needs a manager). Cancelled first: both
+    // payments answer 409.
+    const finals = await ctx.db.query<{ id: string; status: string }>(
+      "select id, status from public.orders where id = any($1)",
+      [orders.map((order) => order.id)],
+    );
+    const finalOf = new Map(finals.rows.map((row) => [row.id, row.status]));
+    orders.forEach((order, i) => {
+      const [pay, cancel, payAgain] = responses.slice(3 * i, 3 * i + 3).map((response) => response.status);
+      if (finalOf.get(order.id) === "paid") expect([pay, cancel, payAgain]).toEqual([200, 403, 200]);
+      else expect([finalOf.get(order.id), pay, cancel, payAgain]).toEqual(["cancelled", 409, 200, 409]);
+    });
+    const { rows } = await ctx.db.query<{ status: string; n: number }>(
+      "select status, count(*)::int as n from public.orders where id = any($1) group by status",
+      [orders.map((order) => order.id)],
+    );
+    const byStatus = Object.fromEntries(rows.map((row) => [row.status, row.n]));
+    const paid = byStatus.paid ?? 0;
+    expect(paid + (byStatus.cancelled ?? 0)).toBe(20);
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 40 - 2 * paid, reserved: 0, available: 40 - 2 * paid });
+    const events = await statusEvents(orders.map((order) => order.id));
+    expect(Object.values(events)).toEqual(Array(20).fill(1));
+    expect(await ledgerMismatches(ctx.db)).toEqual([]);
+  });
+
+  it("the expiry job racing with cancellations never deadlocks and cancels each overdue order once", async () => {
+    const app = createTestApp(ctx.db);
+    const sku = await stocked("ORD-EXP", 30);
+    const orders: { id: string }[] = [];
+    for (let i = 0; i < 30; i++) {
+      orders.push(
+        (await app.request("POST", "/v1/orders", { as: "staff", body: { items: [{ sku, quantity: 1 }], customer } }))
+          .json,
+      );
+    }
+    for (const order of orders) await elapsePaymentWindow(ctx.db, order.id);
+    const jobs = Array.from({ length: 4 }, () =>
+      ctx.db
+        .query<{ n: number }>("select private.expire_reservations(5) as n")
+        .then((result) => result.rows[0]?.n ?? 0),
+    );
+    const cancels = orders.map((order) =>
+      app.request("POST", `/v1/orders/${order.id}/status`, { as: "staff", body: { status: "cancelled" } }),
+    );
+    const [expired, responses] = await Promise.all([Promise.all(jobs), Promise.all(cancels)]);
+    expect(tally(responses)).toEqual({ 200: 30 });
+    expect(expired.reduce((sum, n) => sum + n, 0)).toBeLessThanOrEqual(30);
+    const events = await statusEvents(orders.map((order) => order.id));
+    expect(Object.values(events)).toEqual(Array(30).fill(1));
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 30, reserved: 0, available: 30 });
+  });
+
+  it("20 concurrent repeats of one Idempotency-Key place one order", async () => {
+    const app = createTestApp(ctx.db);
+    const sku = await stocked("ORD-KEY", 10);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        app.request("POST", "/v1/orders", {
+          as: "staff",
+          headers: { "idempotency-key": `key-${sku}` },
+          body: { items: [{ sku, quantity: 3 }], customer },
+        }),
+      ),
+    );
+    expect(tally(responses)).toEqual({ 201: 20 });
+    expect(new Set(responses.map((response) => response.json.id)).size).toBe(1);
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 10, reserved: 3, available: 7 });
+  });
+});
