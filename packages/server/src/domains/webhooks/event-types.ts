@@ -1,9 +1,12 @@
 import { z } from "@hono/zod-openapi";
+import { catalogEventTypes } from "../catalog/events.ts";
+import { inventoryEventTypes } from "../inventory/events.ts";
 
 /**
  * The event catalogue: one zod schema per outbox topic, for the `data` of a webhook payload.
- * A domain that emits events exports its own `EventType[]` (next to its schemas) and adds it to
- * `eventTypes` below; the catalogue endpoint and the OpenAPI `webhooks` section follow.
+ * A domain that emits events exports its own `EventType[]` from `domains/<name>/events.ts` (importing
+ * `EventType` from here with `import type`, so there is no import cycle) and adds it to `eventTypes`
+ * below; the catalogue endpoint and the OpenAPI `webhooks` section follow.
  */
 export interface EventType {
   topic: string;
@@ -31,8 +34,16 @@ export const webhookEventTypes: EventType[] = [
   },
 ];
 
-/** Every topic Storekeep emits. Other domains: add `...yourEventTypes` here. */
-export const eventTypes: EventType[] = [...webhookEventTypes];
+/**
+ * Every topic Storekeep emits, one list per domain. A topic a migration emits (`private.emit_event` or
+ * an insert into `private.events`) without an entry here fails tests/webhooks.event-catalogue.test.ts.
+ */
+export const eventTypes: EventType[] = [
+  ...catalogEventTypes,
+  ...inventoryEventTypes,
+  // Other domains: `...<domain>EventTypes` from `domains/<domain>/events.ts`, here.
+  ...webhookEventTypes,
+];
 
 /** The envelope every webhook body has (Standard Webhooks: `type`, `timestamp`, `data`; plus `id`). */
 export function webhookEnvelope(eventType: EventType) {

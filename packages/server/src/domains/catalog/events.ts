@@ -1,0 +1,80 @@
+import { z } from "@hono/zod-openapi";
+import type { EventType } from "../webhooks/event-types.ts";
+import { ProductStatusSchema } from "./schemas.ts";
+
+// The catalog's outbox topics, as migrations catalog_events_audit (statement-level triggers on
+// products and product_variants) and catalog_scheduled_publish write them. Timestamps are
+// `jsonb_build_object` of timestamptz: ISO 8601 with an offset and up to microseconds.
+
+const Timestamp = z.iso.datetime({ offset: true });
+
+const ProductEventSchema = z
+  .object({
+    id: z.uuid(),
+    handle: z.string(),
+    status: ProductStatusSchema,
+    version: z.number().int().min(1).openapi({ description: "The product's version after the change" }),
+    published_at: Timestamp.nullable().openapi({ description: "When it was last published; null unless published" }),
+    publish_at: Timestamp.nullable().openapi({ description: "A scheduled publish time, if any" }),
+    deleted_at: Timestamp.nullable().openapi({ description: "Set when soft-deleted" }),
+  })
+  .openapi("ProductEvent");
+
+const ProductPublishFailedEventSchema = z
+  .object({
+    id: z.uuid().openapi({ description: "The product" }),
+    reason: z.string().openapi({ description: "Why publishing refused; the schedule was cleared" }),
+  })
+  .openapi("ProductPublishFailedEvent");
+
+const VariantEventSchema = z
+  .object({
+    id: z.uuid(),
+    product_id: z.uuid(),
+    sku: z.string(),
+    version: z.number().int().min(1).openapi({ description: "The variant's version after the change" }),
+    price_amount: z.number().int().min(0).openapi({ description: "Minor units of `currency`" }),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+    deleted_at: Timestamp.nullable().openapi({ description: "Set when soft-deleted" }),
+  })
+  .openapi("VariantEvent");
+
+export const catalogEventTypes: EventType[] = [
+  {
+    topic: "product.created",
+    description: "A product was created (by the API, a bulk write or an import).",
+    data: ProductEventSchema,
+  },
+  {
+    topic: "product.updated",
+    description: "A product changed (a new version) without being published, unpublished or deleted.",
+    data: ProductEventSchema,
+  },
+  {
+    topic: "product.published",
+    description: "A product became published, now or at its scheduled publish_at.",
+    data: ProductEventSchema,
+  },
+  {
+    topic: "product.unpublished",
+    description: "A published product left the storefront: back to draft, or archived.",
+    data: ProductEventSchema,
+  },
+  {
+    topic: "product.deleted",
+    description: "A product was soft-deleted (its variants follow with variant.deleted).",
+    data: ProductEventSchema,
+  },
+  {
+    topic: "product.publish_failed",
+    description: "A scheduled publish could not happen (e.g. no live variant is left); the schedule was cleared.",
+    data: ProductPublishFailedEventSchema,
+  },
+  { topic: "variant.created", description: "A variant was added to a product.", data: VariantEventSchema },
+  { topic: "variant.updated", description: "A variant changed (a new version).", data: VariantEventSchema },
+  {
+    topic: "variant.deleted",
+    description: "A variant was soft-deleted, alone or with its product; its SKU stays taken.",
+    data: VariantEventSchema,
+  },
+];
