@@ -19,6 +19,7 @@ declare
   v_reservation jsonb;
   v_number text;
   v_subtotal bigint;
+  v_lines jsonb;
 begin
   perform private.require_app_role('staff');
 
@@ -28,23 +29,34 @@ begin
   end if;
   v_ttl := coalesce((p_order ->> 'payment_ttl_seconds')::integer, 3600);
 
+  -- Each line's variant and product, looked up once (LIMIT 1 keeps each lookup an index probe:
+  -- the planner otherwise guesses 100 lines and hashes the whole variants table).
+  select jsonb_agg(jsonb_build_object('ord', e.ord, 'quantity', e.line -> 'quantity', 'variant_id', v.id, 'sku', v.sku,
+           'title', v.product_title || case when v.title <> '' then ' — ' || v.title else '' end,
+           'price_amount', v.price_amount, 'currency', v.currency, 'product_status', v.product_status) order by e.ord)
+  into v_lines
+  from jsonb_array_elements(v_items) with ordinality as e(line, ord)
+  left join lateral (
+    select v.id, v.sku, v.title, v.price_amount, v.currency, p.title as product_title, p.status as product_status
+    from public.product_variants v
+    join public.products p on p.id = v.product_id and p.deleted_at is null
+    where lower(v.sku) = lower(e.line ->> 'sku') and v.deleted_at is null
+    limit 1
+  ) v on true;
+
   -- Every line must name a live variant of a published product; the first line's currency is
   -- the order's, and every other line must be priced in it.
-  select v.currency into v_currency
-  from public.product_variants v
-  where lower(v.sku) = lower(v_items -> 0 ->> 'sku') and v.deleted_at is null;
+  v_currency := v_lines -> 0 ->> 'currency';
   select jsonb_agg(jsonb_build_object('field', 'body.items.' || (checked.ord - 1) || '.sku', 'message', checked.problem)
                    order by checked.ord)
   into v_errors
   from (
-    select e.ord, case
-      when v.id is null or p.id is null then 'no live variant has this sku'
-      when p.status <> 'published' then 'the product is not published'
-      when v.currency <> v_currency then format('priced in %s, the order is in %s', v.currency, v_currency)
+    select l.ord, case
+      when l.variant_id is null then 'no live variant has this sku'
+      when l.product_status <> 'published' then 'the product is not published'
+      when l.currency <> v_currency then format('priced in %s, the order is in %s', l.currency, v_currency)
     end as problem
-    from jsonb_array_elements(v_items) with ordinality as e(line, ord)
-    left join public.product_variants v on lower(v.sku) = lower(e.line ->> 'sku') and v.deleted_at is null
-    left join public.products p on p.id = v.product_id and p.deleted_at is null
+    from jsonb_to_recordset(v_lines) as l(ord integer, variant_id uuid, product_status text, currency text)
   ) checked
   where checked.problem is not null;
   if v_errors is not null then
@@ -59,9 +71,8 @@ begin
     v_ttl, 'order', v_id::text);
 
   v_number := 'SK-' || nextval('private.order_numbers');
-  select sum(v.price_amount::bigint * (e.line ->> 'quantity')::integer) into v_subtotal
-  from jsonb_array_elements(v_items) as e(line)
-  join public.product_variants v on lower(v.sku) = lower(e.line ->> 'sku') and v.deleted_at is null;
+  select sum(l.price_amount::bigint * l.quantity) into v_subtotal
+  from jsonb_to_recordset(v_lines) as l(price_amount integer, quantity integer);
 
   insert into public.orders (id, number, currency, subtotal_amount, customer_email, customer_name, shipping_address,
                              note, reservation_id, payment_due_at, created_by)
@@ -70,12 +81,9 @@ begin
           (v_reservation ->> 'expires_at')::timestamptz, auth.uid());
 
   insert into public.order_lines (order_id, line_no, variant_id, sku, title, quantity, unit_price_amount)
-  select v_id, e.ord, v.id, v.sku,
-         p.title || case when v.title <> '' then ' — ' || v.title else '' end,
-         (e.line ->> 'quantity')::integer, v.price_amount
-  from jsonb_array_elements(v_items) with ordinality as e(line, ord)
-  join public.product_variants v on lower(v.sku) = lower(e.line ->> 'sku') and v.deleted_at is null
-  join public.products p on p.id = v.product_id;
+  select v_id, l.ord, l.variant_id, l.sku, l.title, l.quantity, l.price_amount
+  from jsonb_to_recordset(v_lines) as l(ord integer, variant_id uuid, sku text, title text, quantity integer,
+                                         price_amount integer);
 
   insert into public.order_status_history (order_id, from_status, to_status, source, actor_id)
   values (v_id, null, 'pending', 'api', auth.uid());
@@ -83,8 +91,8 @@ begin
   perform private.emit_event('order.created', jsonb_build_object(
     'id', v_id, 'number', v_number, 'status', 'pending', 'currency', v_currency, 'subtotal_amount', v_subtotal,
     'payment_due_at', v_reservation -> 'expires_at',
-    'lines', (select jsonb_agg(jsonb_build_object('sku', l.sku, 'quantity', l.quantity) order by l.line_no)
-              from public.order_lines l where l.order_id = v_id)));
+    'lines', (select jsonb_agg(jsonb_build_object('sku', l ->> 'sku', 'quantity', l -> 'quantity'))
+              from jsonb_array_elements(v_lines) as l)));
 
   return private.order_json(v_id);
 end;
