@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
 import { catalogEventTypes } from "../packages/server/src/domains/catalog/events.ts";
 import { inventoryEventTypes } from "../packages/server/src/domains/inventory/events.ts";
+import { orderEventTypes } from "../packages/server/src/domains/orders/events.ts";
 import { type EventType, eventTypes } from "../packages/server/src/domains/webhooks/event-types.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { productInput, uniqueSku } from "./helpers/catalog.ts";
@@ -147,6 +148,7 @@ async function call(
 
 const CATALOG_TOPICS = catalogEventTypes.map((type) => type.topic);
 const INVENTORY_TOPICS = inventoryEventTypes.map((type) => type.topic);
+const ORDER_TOPICS = orderEventTypes.map((type) => type.topic);
 
 describe(`every payload the database writes passes its catalogue schema on ${engine}`, () => {
   it("drives the catalog, stock and reservations through the API, then checks the whole outbox", async () => {
@@ -211,6 +213,34 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
     const oversold = await reserve({ items: [{ sku, quantity: 7 }] }); // 5 on hand -> available -2
     await call("POST", `/v1/inventory/reservations/${oversold.id}/release`, 200, { as: "staff" });
 
+    // Orders: placed and paid, shipped with tracking; another cancelled when its payment window elapsed.
+    const sold = uniqueSku("EVO");
+    const listing = await call("POST", "/v1/products", 201, {
+      as: "staff",
+      body: productInput({ variants: [{ sku: sold, price_amount: 1500, currency: "EUR" }] }),
+    });
+    await call("POST", `/v1/products/${listing.id}/publish`, 200, { as: "manager", body: {} });
+    await call("POST", "/v1/inventory/adjust", 201, {
+      as: "staff",
+      body: { sku: sold, location_code: "main", delta: 5, kind: "receipt" },
+    });
+    const placeOrder = () =>
+      call("POST", "/v1/orders", 201, {
+        as: "staff",
+        body: { items: [{ sku: sold, quantity: 1 }], customer: { email: "events@example.com" } },
+      });
+    const shipped = await placeOrder();
+    await call("POST", `/v1/orders/${shipped.id}/status`, 200, { as: "staff", body: { status: "paid" } });
+    await call("POST", `/v1/orders/${shipped.id}/status`, 200, {
+      as: "staff",
+      body: { status: "shipped", tracking_number: "EV-1", carrier: "DHL" },
+    });
+    const lapsed = await placeOrder();
+    await ctx.db.query("update public.reservations set expires_at = now() - interval '1 second' where id = $1", [
+      lapsed.reservation_id,
+    ]);
+    await ctx.db.query("select private.expire_reservations()");
+
     // Webhooks: a test ping (no dispatcher runs, so nothing is sent).
     const endpoint = await call("POST", "/v1/webhooks/endpoints", 201, {
       as: "admin",
@@ -246,7 +276,9 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
     expect(problems).toEqual([]);
 
     const seen = new Set(rows.map((row) => row.topic));
-    expect([...CATALOG_TOPICS, ...INVENTORY_TOPICS, "webhook.test"].filter((topic) => !seen.has(topic))).toEqual([]);
+    expect(
+      [...CATALOG_TOPICS, ...INVENTORY_TOPICS, ...ORDER_TOPICS, "webhook.test"].filter((topic) => !seen.has(topic)),
+    ).toEqual([]);
 
     // The payloads are the ones driven above, not merely shaped right.
     const payloads = (topic: string) =>
@@ -280,7 +312,14 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
         status: "expired",
         items: [{ sku, location_code: "main", quantity: 1 }],
       }),
+      expect.objectContaining({ id: lapsed.reservation_id, reference: { type: "order", id: lapsed.id } }),
     ]);
+    expect(payloads("order.status_changed").map((payload) => [payload.number, payload.from, payload.to])).toEqual([
+      [shipped.number, "pending", "paid"],
+      [shipped.number, "paid", "shipped"],
+      [lapsed.number, "pending", "cancelled"],
+    ]);
+    expect(payloads("order.created").map((payload) => payload.number)).toEqual([shipped.number, lapsed.number]);
     expect(payloads("product.publish_failed")).toEqual([{ id: scheduled.id, reason: expect.any(String) }]);
     expect(payloads("product.deleted")).toContainEqual(
       expect.objectContaining({ id: product.id, deleted_at: expect.any(String) }),

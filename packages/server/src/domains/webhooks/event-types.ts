@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { catalogEventTypes } from "../catalog/events.ts";
 import { inventoryEventTypes } from "../inventory/events.ts";
+import { orderEventTypes } from "../orders/events.ts";
 
 /**
  * The event catalogue: one zod schema per outbox topic, for the `data` of a webhook payload.
@@ -41,6 +42,7 @@ export const webhookEventTypes: EventType[] = [
 export const eventTypes: EventType[] = [
   ...catalogEventTypes,
   ...inventoryEventTypes,
+  ...orderEventTypes,
   // Other domains: `...<domain>EventTypes` from `domains/<domain>/events.ts`, here.
   ...webhookEventTypes,
 ];
