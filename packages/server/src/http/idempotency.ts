@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import type { Queryable } from "../platform/db/types.ts";
+import type { Context } from "hono";
+import type { Db, DbClaims, Queryable } from "../platform/db/types.ts";
 
 export const IdempotencyKeyHeaderSchema = z.object({
   "idempotency-key": z
@@ -36,6 +37,28 @@ export async function idempotent<T>(
   const result = await work();
   await tx.query("select private.idempotency_finish($1, $2::jsonb)", [key, JSON.stringify(result)]);
   return { result, replayed: false };
+}
+
+/**
+ * A creating request run as the caller, idempotently: `work` gets the caller's transaction, in which
+ * the key is claimed and the response recorded. `operation` is the route's operationId; `request` is
+ * everything that defines the request (the body, plus any path parameter), hashed to tell a repeat
+ * from another request under the same key.
+ */
+export function idempotentAsUser<T>(
+  db: Db,
+  claims: DbClaims,
+  key: string | undefined,
+  operation: string,
+  request: unknown,
+  work: (tx: Queryable) => Promise<T>,
+): Promise<{ result: T; replayed: boolean }> {
+  return db.asUser(claims, (tx) => idempotent(tx, key, operation, request, () => work(tx)));
+}
+
+/** Marks an answer that repeats the first response to its Idempotency-Key (nothing was written). */
+export function markReplayed(c: Context, replayed: boolean): void {
+  if (replayed) c.header("Idempotent-Replayed", "true");
 }
 
 async function sha256(text: string): Promise<string> {

@@ -1,4 +1,4 @@
-import type { Db, DbClaims } from "../../platform/db/types.ts";
+import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 
 const TIMESTAMP_KEYS = new Set([
   "created_at",
@@ -25,8 +25,13 @@ export function normalizeJson<T>(value: T): T {
   return out as T;
 }
 
-/** Runs one catalog SQL function as the caller and returns its single JSON result, normalised. */
-export async function callJson<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
-  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
+/** Runs one catalog SQL function in an open transaction and returns its single JSON result, normalised. */
+export async function callJsonIn<T>(tx: Queryable, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await tx.query<{ result: T }>(sql, params);
   return normalizeJson(rows[0]?.result as T);
+}
+
+/** Runs one catalog SQL function as the caller and returns its single JSON result, normalised. */
+export function callJson<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
+  return db.asUser(claims, (tx) => callJsonIn<T>(tx, sql, params));
 }

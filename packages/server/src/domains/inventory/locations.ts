@@ -1,3 +1,4 @@
+import { idempotentAsUser } from "../../http/idempotency.ts";
 import { Problem } from "../../http/problems.ts";
 import type { Db, DbClaims } from "../../platform/db/types.ts";
 import type { CreateLocation, UpdateLocation } from "./schemas.ts";
@@ -32,9 +33,9 @@ const toLocation = (row: LocationRow) => ({
   updated_at: row.updated_at.toISOString(),
 });
 
-export async function createLocation(db: Db, claims: DbClaims, input: CreateLocation) {
-  const { rows } = await db.asUser(claims, (tx) =>
-    tx.query<LocationRow>(
+export function createLocation(db: Db, claims: DbClaims, input: CreateLocation, idempotencyKey?: string) {
+  return idempotentAsUser(db, claims, idempotencyKey, "createLocation", input, async (tx) => {
+    const { rows } = await tx.query<LocationRow>(
       `insert into public.locations (code, name, type, address, latitude, longitude, active, priority, fulfils_online)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${COLUMNS}`,
       [
@@ -48,11 +49,11 @@ export async function createLocation(db: Db, claims: DbClaims, input: CreateLoca
         input.priority,
         input.fulfils_online,
       ],
-    ),
-  );
-  const row = rows[0];
-  if (!row) throw new Problem("forbidden", "the caller may not add locations");
-  return toLocation(row);
+    );
+    const row = rows[0];
+    if (!row) throw new Problem("forbidden", "the caller may not add locations");
+    return toLocation(row);
+  });
 }
 
 export async function listLocations(db: Db, claims: DbClaims, page: { limit: number; after?: string }) {

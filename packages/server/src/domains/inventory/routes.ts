@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdempotencyKeyHeaderSchema } from "../../http/idempotency.ts";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../http/idempotency.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
@@ -66,9 +66,9 @@ const createLocationRoute = createRoute({
   summary: "Add a warehouse or shop (manager and up); it gets an empty level for every variant",
   security: bearerAuth,
   middleware: [requireRole("manager")] as const,
-  request: { body: body(CreateLocationSchema) },
+  request: { body: body(CreateLocationSchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
-    201: json("The new location", LocationSchema),
+    201: json("The new location (for a repeated Idempotency-Key, as first created)", LocationSchema),
     409: errorResponse("A location with this code exists"),
     ...commonErrors,
   },
@@ -297,7 +297,13 @@ const withoutReplayed = ({ replayed: _, ...rest }: Record<string, unknown>) => r
 
 export const inventoryRoutes = createRouter()
   .openapi(createLocationRoute, async (c) => {
-    const location = await createLocation(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    const { result: location, replayed } = await createLocation(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("json"),
+      c.req.valid("header")["idempotency-key"],
+    );
+    markReplayed(c, replayed);
     c.header("ETag", etag(location.version));
     return c.json(location, 201);
   })
@@ -325,12 +331,12 @@ export const inventoryRoutes = createRouter()
   })
   .openapi(adjustRoute, async (c) => {
     const { replayed, ...result } = await adjustStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
-    if (replayed) c.header("Idempotent-Replayed", "true");
+    markReplayed(c, replayed);
     return c.json(result as z.infer<typeof AdjustResultSchema>, 201);
   })
   .openapi(transferRoute, async (c) => {
     const { replayed, ...result } = await transferStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
-    if (replayed) c.header("Idempotent-Replayed", "true");
+    markReplayed(c, replayed);
     return c.json(result as z.infer<typeof TransferResultSchema>, 201);
   })
   .openapi(levelPolicyRoute, async (c) =>
@@ -414,7 +420,7 @@ export const inventoryRoutes = createRouter()
   .openapi(reserveRoute, async (c) => {
     const key = c.req.valid("header")["idempotency-key"];
     const result = await reserveStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);
-    if (result.replayed) c.header("Idempotent-Replayed", "true");
+    markReplayed(c, result.replayed);
     return c.json(withoutReplayed(result), 201);
   })
   .openapi(reservationAction("release"), async (c) =>

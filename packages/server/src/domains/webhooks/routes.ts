@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/env.ts";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../http/idempotency.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
@@ -67,8 +68,13 @@ const createEndpoint = createRoute({
   method: "post",
   path: "/webhooks/endpoints",
   summary: "Register an endpoint; the response carries its signing secret, shown only this once",
-  request: { body: body(CreateEndpointBodySchema) },
-  responses: { 201: json("The endpoint and its secret", CreatedEndpointSchema), ...managedElsewhere, ...commonErrors },
+  description: `${SVIX_MODE_NOTE} A repeated Idempotency-Key (same admin, same body, within 24 hours) answers the first response, secret included.`,
+  request: { body: body(CreateEndpointBodySchema), headers: IdempotencyKeyHeaderSchema },
+  responses: {
+    201: json("The endpoint and its secret (for a repeated Idempotency-Key, the first ones)", CreatedEndpointSchema),
+    ...managedElsewhere,
+    ...commonErrors,
+  },
 });
 
 const listEndpoints = createRoute({
@@ -228,12 +234,14 @@ const eventCatalogue = () =>
 
 export const webhookRoutes = createRouter()
   .openapi(createEndpoint, async (c) => {
-    const created = await service.createEndpoint(
+    const { result: created, replayed } = await service.createEndpoint(
       c.var.services.db,
       c.var.caller.claims,
       urlPolicy(c),
       c.req.valid("json"),
+      c.req.valid("header")["idempotency-key"],
     );
+    markReplayed(c, replayed);
     c.header("Location", `${c.req.path}/${created.id}`);
     return c.json(created, 201);
   })

@@ -1,3 +1,4 @@
+import { idempotentAsUser } from "../../http/idempotency.ts";
 import { Problem } from "../../http/problems.ts";
 import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 import type { CreateEndpointBody, Endpoint, UpdateEndpointBody } from "./schemas.ts";
@@ -55,9 +56,33 @@ function notFound(id: string): Problem {
   return new Problem("not-found", `no webhook endpoint ${id}`);
 }
 
-export async function createEndpoint(db: Db, claims: DbClaims, policy: UrlPolicy, body: CreateEndpointBody) {
+/**
+ * Registers an endpoint and answers it with its signing secret, the only time the API shows it.
+ *
+ * Idempotency-Key and the secret: the first response, secret included, is recorded in
+ * private.idempotent_requests (kept 24 hours) so that a client that lost it can send the same
+ * request again (same caller, key and body) and recover the same secret; a replay that left the
+ * secret out, or issued another one, would leave that client with an endpoint it cannot verify.
+ * Storing it there is acceptable because that table is exactly as protected as
+ * private.webhook_secrets (tests/idempotency.routes.test.ts checks it): both live in `private`,
+ * which the Data API never exposes; both have row level security enabled with no policy; neither
+ * grants anything to anon or authenticated, so only security definer functions reach them. The
+ * recorded response is handed back only by private.idempotency_begin, to the caller that recorded
+ * it (the admin who already received the secret), for the same key and request hash. A replay
+ * answers the first secret even after a rotation (a replay is the first response; that secret signs
+ * only until the rotation's overlap ends) and even after the endpoint was deleted.
+ *
+ * The URL policy (a DNS lookup) runs before the transaction, so no transaction waits on DNS.
+ */
+export async function createEndpoint(
+  db: Db,
+  claims: DbClaims,
+  policy: UrlPolicy,
+  body: CreateEndpointBody,
+  idempotencyKey?: string,
+) {
   await requireAllowedUrl(body.url, policy);
-  return db.asUser(claims, async (tx) => {
+  return idempotentAsUser(db, claims, idempotencyKey, "createWebhookEndpoint", body, async (tx) => {
     const { rows } = await tx.query<EndpointRow>(
       `insert into public.webhook_endpoints (url, topics, description, enabled, headers, rate_limit_per_second)
        values ($1, $2, coalesce($3, ''), coalesce($4, true), coalesce($5::jsonb, '{}'), $6)

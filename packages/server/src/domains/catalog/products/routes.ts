@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { IdempotencyKeyHeaderSchema } from "../../../http/idempotency.ts";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { pageSchema } from "../../../http/pagination.ts";
@@ -122,7 +122,7 @@ export const productRoutes = createRouter()
       c.req.valid("json"),
       c.req.valid("header")["idempotency-key"],
     );
-    if (replayed) c.header("Idempotent-Replayed", "true");
+    markReplayed(c, replayed);
     c.header("Location", `${c.req.path}/${product.id}`);
     c.header("ETag", etag(product.version));
     return c.json(product, 201);

@@ -1,8 +1,8 @@
-import { idempotent } from "../../../http/idempotency.ts";
+import { idempotentAsUser } from "../../../http/idempotency.ts";
 import { Problem } from "../../../http/problems.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Product, ProductInput } from "../schemas.ts";
-import { callJson, normalizeJson } from "../shared.ts";
+import { callJson, callJsonIn } from "../shared.ts";
 
 // Row level security and the catalog triggers decide who may do what; these run one SQL function
 // each, as the caller, and hand back the product the database built.
@@ -13,14 +13,8 @@ export function createProduct(
   input: ProductInput,
   idempotencyKey?: string,
 ): Promise<{ result: Product; replayed: boolean }> {
-  return db.asUser(claims, (tx) =>
-    idempotent(tx, idempotencyKey, "createProduct", input, async () => {
-      const { rows } = await tx.query<{ result: Product }>(
-        "select private.catalog_create_product($1::jsonb) as result",
-        [JSON.stringify(input)],
-      );
-      return normalizeJson(rows[0]?.result as Product);
-    }),
+  return idempotentAsUser(db, claims, idempotencyKey, "createProduct", input, (tx) =>
+    callJsonIn<Product>(tx, "select private.catalog_create_product($1::jsonb) as result", [JSON.stringify(input)]),
   );
 }
 

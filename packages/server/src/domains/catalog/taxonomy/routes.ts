@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { PageQuerySchema, pageSchema } from "../../../http/pagination.ts";
@@ -65,8 +66,11 @@ function crudRoutes<T extends z.ZodType>(
       summary: `Create a ${name} (staff and up; handle from the name when absent)`,
       security: bearerAuth,
       middleware: [requireRole("staff")] as const,
-      request: { body: { required: true, ...json(schemas.input) } },
-      responses: { 201: { description: `The ${name}`, ...json(schemas.item) }, ...errors },
+      request: { body: { required: true, ...json(schemas.input) }, headers: IdempotencyKeyHeaderSchema },
+      responses: {
+        201: { description: `The ${name} (for a repeated Idempotency-Key, as first created)`, ...json(schemas.item) },
+        ...errors,
+      },
     }),
     update: createRoute({
       operationId: `update${Name}`,
@@ -123,9 +127,16 @@ export const taxonomyRoutes = createRouter()
   .openapi(brands.get, async (c) =>
     c.json(await getTaxonomy<Brand>(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("param").id), 200),
   )
-  .openapi(brands.create, async (c) =>
-    c.json(await createBrand(c.var.services.db, c.var.caller.claims, c.req.valid("json") as never), 201),
-  )
+  .openapi(brands.create, async (c) => {
+    const { result, replayed } = await createBrand(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("json") as never,
+      c.req.valid("header")["idempotency-key"],
+    );
+    markReplayed(c, replayed);
+    return c.json(result, 201);
+  })
   .openapi(brands.update, async (c) =>
     c.json(
       await updateBrand(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, c.req.valid("json") as never),
@@ -148,9 +159,16 @@ export const taxonomyRoutes = createRouter()
       200,
     ),
   )
-  .openapi(categories.create, async (c) =>
-    c.json(await createCategory(c.var.services.db, c.var.caller.claims, c.req.valid("json") as never), 201),
-  )
+  .openapi(categories.create, async (c) => {
+    const { result, replayed } = await createCategory(
+      c.var.services.db,
+      c.var.caller.claims,
+      c.req.valid("json") as never,
+      c.req.valid("header")["idempotency-key"],
+    );
+    markReplayed(c, replayed);
+    return c.json(result, 201);
+  })
   .openapi(categories.update, async (c) =>
     c.json(
       await updateCategory(

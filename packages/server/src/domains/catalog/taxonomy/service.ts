@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { idempotentAsUser } from "../../../http/idempotency.ts";
 import { decodeCursor, toPage } from "../../../http/pagination.ts";
 import { Problem } from "../../../http/problems.ts";
-import type { Db, DbClaims } from "../../../platform/db/types.ts";
+import type { Db, DbClaims, Queryable } from "../../../platform/db/types.ts";
 import type { Brand, Category, CategoryNode } from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";
 
@@ -10,11 +11,14 @@ import { normalizeJson } from "../shared.ts";
 
 export type Taxonomy = "brands" | "categories";
 
-async function one<T>(db: Db, claims: DbClaims, sql: string, params: unknown[], missing: string): Promise<T> {
-  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
+async function oneIn<T>(tx: Queryable, sql: string, params: unknown[], missing: string): Promise<T> {
+  const { rows } = await tx.query<{ result: T }>(sql, params);
   if (!rows[0]) throw new Problem("not-found", missing);
   return normalizeJson(rows[0].result);
 }
+
+const one = <T>(db: Db, claims: DbClaims, sql: string, params: unknown[], missing: string) =>
+  db.asUser(claims, (tx) => oneIn<T>(tx, sql, params, missing));
 
 const ORDER: Record<Taxonomy, string> = { brands: "t.handle", categories: "t.handle" };
 
@@ -42,13 +46,19 @@ export async function listTaxonomy<T extends Brand | Category>(
 export const getTaxonomy = <T>(db: Db, claims: DbClaims, table: Taxonomy, id: string) =>
   one<T>(db, claims, `select to_jsonb(t) as result from public.${table} t where t.id = $1`, [id], `no ${table} ${id}`);
 
-export const createBrand = (db: Db, claims: DbClaims, input: { name: string; handle?: string }) =>
-  one<Brand>(
-    db,
-    claims,
-    "insert into public.brands (name, handle) values ($1, $2) returning to_jsonb(brands.*) as result",
-    [input.name, input.handle ?? null],
-    "not created",
+export const createBrand = (
+  db: Db,
+  claims: DbClaims,
+  input: { name: string; handle?: string },
+  idempotencyKey?: string,
+) =>
+  idempotentAsUser(db, claims, idempotencyKey, "createBrand", input, (tx) =>
+    oneIn<Brand>(
+      tx,
+      "insert into public.brands (name, handle) values ($1, $2) returning to_jsonb(brands.*) as result",
+      [input.name, input.handle ?? null],
+      "not created",
+    ),
   );
 
 export const updateBrand = (db: Db, claims: DbClaims, id: string, patch: Record<string, unknown>) =>
@@ -63,16 +73,17 @@ export const updateBrand = (db: Db, claims: DbClaims, id: string, patch: Record<
     `no brand ${id}`,
   );
 
-export const createCategory = (db: Db, claims: DbClaims, input: Record<string, unknown>) =>
-  one<Category>(
-    db,
-    claims,
-    `insert into public.categories (name, handle, parent_id, position)
-     select $1::jsonb ->> 'name', $1::jsonb ->> 'handle', ($1::jsonb ->> 'parent_id')::uuid,
-            coalesce(($1::jsonb ->> 'position')::integer, 0)
-     returning to_jsonb(categories.*) as result`,
-    [JSON.stringify(input)],
-    "not created",
+export const createCategory = (db: Db, claims: DbClaims, input: Record<string, unknown>, idempotencyKey?: string) =>
+  idempotentAsUser(db, claims, idempotencyKey, "createCategory", input, (tx) =>
+    oneIn<Category>(
+      tx,
+      `insert into public.categories (name, handle, parent_id, position)
+       select $1::jsonb ->> 'name', $1::jsonb ->> 'handle', ($1::jsonb ->> 'parent_id')::uuid,
+              coalesce(($1::jsonb ->> 'position')::integer, 0)
+       returning to_jsonb(categories.*) as result`,
+      [JSON.stringify(input)],
+      "not created",
+    ),
   );
 
 export const updateCategory = (db: Db, claims: DbClaims, id: string, patch: Record<string, unknown>) =>

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
@@ -20,8 +21,15 @@ const addVariantRoute = createRoute({
   summary: "Add a variant to a product (staff and up)",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { params: IdParamSchema, body: { required: true, ...json(VariantInputSchema) } },
-  responses: { 201: { description: "The variant", ...json(VariantSchema) }, ...writeErrors },
+  request: {
+    params: IdParamSchema,
+    headers: IdempotencyKeyHeaderSchema,
+    body: { required: true, ...json(VariantInputSchema) },
+  },
+  responses: {
+    201: { description: "The variant (for a repeated Idempotency-Key, as first added)", ...json(VariantSchema) },
+    ...writeErrors,
+  },
 });
 
 const updateVariantRoute = createRoute({
@@ -54,12 +62,14 @@ const deleteVariantRoute = createRoute({
 
 export const variantRoutes = createRouter()
   .openapi(addVariantRoute, async (c) => {
-    const variant = await addVariant(
+    const { result: variant, replayed } = await addVariant(
       c.var.services.db,
       c.var.caller.claims,
       c.req.valid("param").id,
       c.req.valid("json"),
+      c.req.valid("header")["idempotency-key"],
     );
+    markReplayed(c, replayed);
     c.header("ETag", etag(variant.version));
     return c.json(variant, 201);
   })

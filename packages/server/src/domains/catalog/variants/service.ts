@@ -1,12 +1,22 @@
+import { idempotentAsUser } from "../../../http/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Variant } from "../schemas.ts";
-import { callJson } from "../shared.ts";
+import { callJson, callJsonIn } from "../shared.ts";
 
-export function addVariant(db: Db, claims: DbClaims, productId: string, input: Record<string, unknown>) {
-  return callJson<Variant>(db, claims, "select private.catalog_add_variant($1, $2::jsonb) as result", [
-    productId,
-    JSON.stringify(input),
-  ]);
+export function addVariant(
+  db: Db,
+  claims: DbClaims,
+  productId: string,
+  input: Record<string, unknown>,
+  idempotencyKey?: string,
+) {
+  // The product is part of the request: the same key and body for another product is another request.
+  return idempotentAsUser(db, claims, idempotencyKey, "addVariant", { product_id: productId, body: input }, (tx) =>
+    callJsonIn<Variant>(tx, "select private.catalog_add_variant($1, $2::jsonb) as result", [
+      productId,
+      JSON.stringify(input),
+    ]),
+  );
 }
 
 export function updateVariant(
