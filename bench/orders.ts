@@ -30,11 +30,14 @@ export default async function orders(): Promise<void> {
 
     const lines = () =>
       Array.from({ length: 3 }, () => ({ sku: `BENCH-${1 + Math.floor(Math.random() * SKUS)}`, quantity: 1 }));
-    const placeOrder = (pay: boolean) => async () => {
+    const placeOrder = (ship: boolean) => async () => {
       const { rows } = await pool.query<{ id: string }>("select private.place_order($1::jsonb) ->> 'id' as id", [
         JSON.stringify({ items: lines(), customer: { email: "bench@example.com" } }),
       ]);
-      if (pay) await pool.query("select private.order_set_status($1, 'paid')", [rows[0]?.id]);
+      if (ship) {
+        await pool.query("select private.set_order_status($1, 'paid')", [rows[0]?.id]);
+        await pool.query("select private.set_order_status($1, 'shipped')", [rows[0]?.id]);
+      }
     };
     const reserveOnly = (commit: boolean) => async () => {
       const { rows } = await pool.query<{ id: string }>(
@@ -53,12 +56,16 @@ export default async function orders(): Promise<void> {
       ),
     );
     rows.push(
-      ...compareRows("place + pay", "reserve + commit", await interleave(placeOrder(true), reserveOnly(true), BUDGET)),
+      ...compareRows(
+        "place, pay, ship",
+        "reserve + commit",
+        await interleave(placeOrder(true), reserveOnly(true), BUDGET),
+      ),
     );
     printTable(
       "Orders per second: private.place_order() (validation, catalog prices, the reservation, order, lines,\n" +
         "history and order.created) vs. private.reserve_stock() alone for the same 3 random lines over\n" +
-        `${SKUS} skus; then each followed by its payment (order_set_status 'paid') vs. commit_reservation() alone.\n` +
+        `${SKUS} skus; then each order paid and shipped (set_order_status) vs. commit_reservation() alone.\n` +
         `${CONNECTIONS} connections and ${CONNECTIONS} in flight on both sides; rounds alternate A/B. Aim: >= 0.70x`,
       rows,
     );

@@ -383,7 +383,7 @@ describe(`reservations on ${engine}`, () => {
     await receive(ctx.db, sku, "north", 2);
     const created = await api().request("POST", "/v1/inventory/reservations", {
       as: "staff",
-      body: { items: [{ sku, quantity: 3 }], reference: { type: "order", id: "order-9" } },
+      body: { items: [{ sku, quantity: 3 }], reference: { type: "cart", id: "cart-9" } },
     });
     const path = `/v1/inventory/reservations/${created.json.id}`;
     for (let i = 0; i < 2; i++) {
@@ -399,8 +399,8 @@ describe(`reservations on ${engine}`, () => {
       [sku],
     );
     expect(sales.rows).toEqual([
-      { quantity: -2, reference_id: "order-9" },
-      { quantity: -1, reference_id: "order-9" },
+      { quantity: -2, reference_id: "cart-9" },
+      { quantity: -1, reference_id: "cart-9" },
     ]);
     expect((await api().request("POST", `${path}/release`, { as: "staff" })).status).toBe(409);
     expect(await ledgerMismatches(ctx.db)).toEqual([]);

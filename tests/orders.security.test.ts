@@ -75,6 +75,14 @@ describe(`order tables through direct access (as PostgREST would) on ${engine}`,
       await expect(
         asUser(claims, "update public.order_lines set unit_price_amount = 0 where order_id = $1", [orderId]),
       ).rejects.toMatchObject({ code: "42501" });
+      await expect(
+        asUser(
+          claims,
+          `insert into public.order_lines (order_id, line_no, variant_id, sku, title, quantity, unit_price_amount)
+           select order_id, 99, variant_id, sku, title, 1, 0 from public.order_lines where order_id = $1 limit 1`,
+          [orderId],
+        ),
+      ).rejects.toMatchObject({ code: "42501" });
       await expect(asUser(claims, "delete from public.orders where id = $1", [orderId])).rejects.toMatchObject({
         code: "42501",
       });
@@ -96,14 +104,15 @@ describe(`order tables through direct access (as PostgREST would) on ${engine}`,
       },
     );
     await expect(asUser(CUSTOMER, "select private.get_order($1)", [orderId])).rejects.toMatchObject({ code: "P0F01" });
-    await expect(asUser(CUSTOMER, "select private.order_set_status($1, 'cancelled')", [orderId])).rejects.toMatchObject(
+    await expect(asUser(CUSTOMER, "select private.set_order_status($1, 'cancelled')", [orderId])).rejects.toMatchObject(
       { code: "P0F01" },
     );
     await expect(asUser(ANON, "select private.place_order($1::jsonb)", [order])).rejects.toMatchObject({
       code: "42501",
     });
+    // Only the service role (inbound webhooks) names another source than `api`.
     await expect(
-      asUser(staffClaims("staff"), "select private.order_set_status($1, 'paid', p_source => 'reservation')", [orderId]),
-    ).rejects.toMatchObject({ code: "22023" });
+      asUser(staffClaims("owner"), "select private.order_transition($1, 'paid', 'webhook:pms-order')", [orderId]),
+    ).rejects.toMatchObject({ code: "42501" });
   });
 });

@@ -125,7 +125,24 @@ describe(`placing orders on ${engine}`, () => {
       "body.items.0.quantity",
     ]);
 
+    const badAddress = await place([{ sku: ok, quantity: 1 }], {
+      shipping_address: { line1: "Main St 1", city: "Berlin", country: "Germany" },
+    });
+    expect(badAddress.status).toBe(422);
+    expect(badAddress.json.errors).toEqual([
+      { field: "body.shipping_address.country", message: "an ISO 3166-1 alpha-2 code" },
+    ]);
+    const nul = await place([{ sku: ok, quantity: 1 }], { note: "a\u0000b" });
+    expect(nul.status).toBe(422);
+
     expect(await count()).toBe(before);
+    const held = await ctx.db.query<{ n: number }>(
+      "select count(*)::int as n from public.reservations where reference_type = 'order' and status = 'active'",
+    );
+    const created = await ctx.db.query<{ n: number }>(
+      "select count(*)::int as n from private.events where topic = 'order.created'",
+    );
+    expect({ held: held.rows[0]?.n, created: created.rows[0]?.n }).toEqual({ held: before, created: before });
     expect(await level(ctx.db, ok, "main")).toEqual({ on_hand: 10, reserved: 0, available: 10 });
     expect(await level(ctx.db, short, "main")).toEqual({ on_hand: 1, reserved: 0, available: 1 });
   });
@@ -161,19 +178,25 @@ describe(`placing orders on ${engine}`, () => {
 });
 
 describe(`order transitions on ${engine}`, () => {
-  it("pending → paid → shipped → delivered: payment sells the held stock, each step is recorded once", async () => {
+  it("pending → paid → shipped → delivered: the hold outlives payment, shipping sells it, each step recorded once", async () => {
     const sku = await stocked("ORD-FLOW", 10);
     const order = (await place([{ sku, quantity: 3 }])).json;
 
-    const paid = await setStatus(order.id, { status: "paid" });
+    const paid = await setStatus(order.id, { status: "paid", payment_reference: `pi_${sku}` });
     expect(paid.status).toBe(200);
-    expect(paid.json).toMatchObject({ status: "paid", version: 2 });
+    expect(paid.json).toMatchObject({ status: "paid", version: 2, payment_reference: `pi_${sku}` });
     expect(paid.json.paid_at).not.toBeNull();
-    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 7, reserved: 0, available: 7 });
-    expect(await movementsFor(order.id)).toEqual([{ kind: "sale", quantity: -3 }]);
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 10, reserved: 3, available: 7 });
+    const hold = await api().request("GET", `/v1/inventory/reservations/${order.reservation_id}`, { as: "viewer" });
+    expect(hold.json).toMatchObject({ status: "active", expires_at: null });
+    // Paid holds never expire.
+    await ctx.db.query("select private.expire_reservations()");
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 10, reserved: 3, available: 7 });
 
-    const repeat = await setStatus(order.id, { status: "paid" });
-    expect(repeat.json.version).toBe(2);
+    expect((await setStatus(order.id, { status: "paid" })).json.version).toBe(2);
+    const repaid = await setStatus(order.id, { status: "paid", payment_reference: "pi_other" });
+    expect(repaid.status).toBe(409);
+    expect(repaid.json.current).toMatchObject({ payment_reference: `pi_${sku}` });
 
     const early = await setStatus(order.id, { status: "delivered" });
     expect(early.status).toBe(409);
@@ -187,6 +210,13 @@ describe(`order transitions on ${engine}`, () => {
     expect(shipped.status).toBe(200);
     expect(shipped.json).toMatchObject({ status: "shipped", tracking_number: "1Z999", carrier: "UPS", version: 3 });
     expect(shipped.headers.get("etag")).toBe('"3"');
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 7, reserved: 0, available: 7 });
+    expect(await movementsFor(order.id)).toEqual([{ kind: "sale", quantity: -3 }]);
+
+    const sameTracking = await setStatus(order.id, { status: "shipped", tracking_number: "1Z999" });
+    expect(sameTracking.json.version).toBe(3);
+    const otherTracking = await setStatus(order.id, { status: "shipped", tracking_number: "1Z000" });
+    expect(otherTracking.status).toBe(409);
 
     const stale = await api().request("POST", `/v1/orders/${order.id}/status`, {
       as: "staff",
@@ -198,7 +228,7 @@ describe(`order transitions on ${engine}`, () => {
     expect(stale.json.current).toMatchObject({ status: "shipped", version: 3 });
 
     const delivered = await setStatus(order.id, { status: "delivered", version: 3 });
-    expect(delivered.json).toMatchObject({ status: "delivered", version: 4 });
+    expect(delivered.json).toMatchObject({ status: "delivered", version: 4, tracking_number: "1Z999" });
     expect((await setStatus(order.id, { status: "cancelled" }, "manager")).status).toBe(409);
 
     expect(delivered.json.history.map((step: { from: string; to: string }) => `${step.from}>${step.to}`)).toEqual([
@@ -215,6 +245,23 @@ describe(`order transitions on ${engine}`, () => {
     ]);
     expect(events[1]).toMatchObject({ source: "api", tracking_number: "1Z999", carrier: "UPS", version: 3 });
     expect(await ledgerMismatches(ctx.db)).toEqual([]);
+  });
+
+  it("details go only with their status, and one payment reference pays one order", async () => {
+    const sku = await stocked("ORD-DETAIL", 4);
+    const first = (await place([{ sku, quantity: 1 }])).json;
+    const second = (await place([{ sku, quantity: 1 }])).json;
+    const misplaced = await setStatus(first.id, { status: "paid", tracking_number: "1Z1", carrier: "UPS" });
+    expect(misplaced.status).toBe(422);
+    expect(misplaced.json.errors.map((error: { field: string }) => error.field).sort()).toEqual([
+      "body.carrier",
+      "body.tracking_number",
+    ]);
+    expect((await setStatus(first.id, { status: "cancelled", payment_reference: "pi_x" })).status).toBe(422);
+    expect((await setStatus(first.id, { status: "paid", payment_reference: `pi_${sku}` })).status).toBe(200);
+    const reused = await setStatus(second.id, { status: "paid", payment_reference: `pi_${sku}` });
+    expect(reused.status).toBe(409);
+    expect((await api().request("GET", `/v1/orders/${second.id}`, { as: "viewer" })).json.status).toBe("pending");
   });
 
   it("pending → shipped is refused and changes nothing", async () => {
@@ -241,25 +288,43 @@ describe(`order transitions on ${engine}`, () => {
     expect((await setStatus(order.id, { status: "paid" })).status).toBe(409);
   });
 
-  it("cancelling a paid order needs a manager and returns the sold stock through the ledger", async () => {
+  it("cancelling a paid order needs a manager and releases its hold", async () => {
     const sku = await stocked("ORD-REFUND", 6);
     const order = (await place([{ sku, quantity: 4 }])).json;
     await setStatus(order.id, { status: "paid" });
-    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 2, reserved: 0, available: 2 });
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 6, reserved: 4, available: 2 });
 
     const byStaff = await setStatus(order.id, { status: "cancelled" });
     expect(byStaff.status).toBe(403);
-    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 2, reserved: 0, available: 2 });
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 6, reserved: 4, available: 2 });
 
     const byManager = await setStatus(order.id, { status: "cancelled", reason: "fraud check failed" }, "manager");
     expect(byManager.status).toBe(200);
-    expect(byManager.json.status).toBe("cancelled");
+    expect(byManager.json).toMatchObject({ status: "cancelled", cancel_reason: "fraud check failed" });
     expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 6, reserved: 0, available: 6 });
-    expect(await movementsFor(order.id)).toEqual([
-      { kind: "sale", quantity: -4 },
-      { kind: "return", quantity: 4 },
-    ]);
+    expect(await movementsFor(order.id)).toEqual([]);
     expect(await ledgerMismatches(ctx.db)).toEqual([]);
+  });
+
+  it("a backordered order is paid at once and ships when its stock has arrived", async () => {
+    const sku = await stocked("ORD-BACK", 1);
+    await ctx.db.query(
+      `update public.stock_levels set allow_backorder = true
+       where variant_id = (select id from public.product_variants where sku = $1)`,
+      [sku],
+    );
+    const order = (await place([{ sku, quantity: 3 }])).json;
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 1, reserved: 3, available: -2 });
+    expect((await setStatus(order.id, { status: "paid" })).status).toBe(200);
+
+    const tooSoon = await setStatus(order.id, { status: "shipped" });
+    expect(tooSoon.status).toBe(409);
+    expect(tooSoon.json.type).toBe(`${PROBLEM}insufficient-stock`);
+    expect((await api().request("GET", `/v1/orders/${order.id}`, { as: "viewer" })).json.status).toBe("paid");
+
+    await receive(ctx.db, sku, "main", 5);
+    expect((await setStatus(order.id, { status: "shipped" })).status).toBe(200);
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 3, reserved: 0, available: 3 });
   });
 
   it("an unpaid order is cancelled when its payment window elapses, and can no longer be paid", async () => {
@@ -282,19 +347,32 @@ describe(`order transitions on ${engine}`, () => {
     ]);
   });
 
-  it("an order follows its reservation when the inventory API releases or commits it", async () => {
-    const sku = await stocked("ORD-SYNC", 4);
-    const released = (await place([{ sku, quantity: 1 }])).json;
-    const committed = (await place([{ sku, quantity: 2 }])).json;
-    await api().request("POST", `/v1/inventory/reservations/${released.reservation_id}/release`, { as: "staff" });
-    await api().request("POST", `/v1/inventory/reservations/${committed.reservation_id}/commit`, { as: "staff" });
+  it("the inventory API cannot release or commit an order's hold behind the order's back", async () => {
+    const sku = await stocked("ORD-OWN", 4);
+    const pending = (await place([{ sku, quantity: 1 }])).json;
+    const paid = (await place([{ sku, quantity: 2 }])).json;
+    await setStatus(paid.id, { status: "paid" });
+    for (const [order, action] of [
+      [pending, "release"],
+      [pending, "commit"],
+      [paid, "release"],
+      [paid, "commit"],
+    ] as const) {
+      const refused = await api().request("POST", `/v1/inventory/reservations/${order.reservation_id}/${action}`, {
+        as: "staff",
+      });
+      expect({ action, status: refused.status }).toEqual({ action, status: 409 });
+      expect(refused.json.detail).toMatch(new RegExp(`order ${order.number}`));
+    }
     const get = async (id: string) => (await api().request("GET", `/v1/orders/${id}`, { as: "viewer" })).json;
-    expect(await get(released.id)).toMatchObject({
-      status: "cancelled",
-      cancel_reason: "its stock reservation was released",
+    expect(await get(pending.id)).toMatchObject({ status: "pending", version: 1 });
+    expect(await get(paid.id)).toMatchObject({ status: "paid", version: 2 });
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 4, reserved: 3, available: 1 });
+    const forged = await api().request("POST", "/v1/inventory/reservations", {
+      as: "staff",
+      body: { items: [{ sku, quantity: 1 }], reference: { type: "order", id: pending.id } },
     });
-    expect(await get(committed.id)).toMatchObject({ status: "paid" });
-    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 2, reserved: 0, available: 2 });
+    expect(forged.status).toBe(422);
   });
 });
 

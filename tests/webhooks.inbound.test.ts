@@ -176,7 +176,7 @@ describe(`inbound webhooks on ${engine}`, () => {
       result: { order_id: order.id, status: "paid", version: 2 },
     });
     expect((await send("pms-order", paid)).json.status).toBe("duplicate");
-    expect(await onHand(sku)).toBe(3);
+    expect(await onHand(sku)).toBe(5); // held until it ships
 
     const shipped = signed("pms-order", {
       order_number: order.number,
@@ -185,6 +185,11 @@ describe(`inbound webhooks on ${engine}`, () => {
       carrier: "DHL",
     });
     expect((await send("pms-order", shipped)).json.result).toMatchObject({ status: "shipped", version: 3 });
+    expect(await onHand(sku)).toBe(3);
+    // A report the order has already moved past (a late `paid`) is acknowledged and changes nothing.
+    const late = await send("pms-order", signed("pms-order", { order_id: order.id, status: "paid" }));
+    expect(late.status).toBe(200);
+    expect(late.json).toMatchObject({ status: "applied", result: { status: "shipped", version: 3 } });
     const after = (await api().request("GET", `/v1/orders/${order.id}`, { as: "viewer" })).json;
     expect(after).toMatchObject({ status: "shipped", tracking_number: "JJD000390007", carrier: "DHL" });
     expect(after.history.slice(1).map((step: { source: string }) => step.source)).toEqual([
@@ -201,6 +206,7 @@ describe(`inbound webhooks on ${engine}`, () => {
     const refusals: [unknown, number][] = [
       [{ order_id: order.id, status: "paid", order_number: order.number }, 422],
       [{ order_id: order.id, status: "returned" }, 422],
+      [{ order_id: order.id, status: "delivered", tracking_number: "X" }, 422],
       [{ order_number: "SK-1", status: "paid" }, 404],
       [{ order_id: crypto.randomUUID(), status: "paid" }, 404],
       [{ order_id: order.id, status: "cancelled" }, 409],

@@ -1,7 +1,8 @@
 -- Orders: what a customer bought, priced by the catalog when the order was placed. Placing an
--- order holds its stock (a reservation that lasts the payment window); payment sells it (sale
--- movements); cancelling gives it back. The status moves only along allowed transitions, each
--- one a single SQL function that does its stock work in the same transaction
+-- order holds its stock (a reservation that lasts the payment window); payment keeps the hold
+-- until the order ships; shipping sells it (sale movements: the goods leave on_hand when they
+-- leave the building); cancelling releases it. The status moves only along allowed transitions,
+-- each one a single SQL function that does its stock work in the same transaction
 -- (see orders_transitions).
 
 create sequence private.order_numbers as bigint start with 100001;
@@ -19,6 +20,7 @@ create table public.orders (
   note text check (note is null or length(note) <= 2000),
   reservation_id uuid not null unique references public.reservations (id),
   payment_due_at timestamptz not null,
+  payment_reference text unique check (payment_reference is null or length(payment_reference) between 1 and 200),
   tracking_number text check (tracking_number is null or length(tracking_number) between 1 and 200),
   carrier text check (carrier is null or length(carrier) between 1 and 100),
   cancel_reason text check (cancel_reason is null or length(cancel_reason) <= 1000),

@@ -44,9 +44,9 @@ begin
     limit 1
   ) v on true;
 
-  -- Every line must name a live variant of a published product; the first line's currency is
-  -- the order's, and every other line must be priced in it.
-  v_currency := v_lines -> 0 ->> 'currency';
+  -- Every line must name a live variant of a published product; the first known line's currency
+  -- is the order's, and every other line must be priced in it.
+  select l ->> 'currency' into v_currency from jsonb_array_elements(v_lines) as l where l ->> 'currency' is not null limit 1;
   select jsonb_agg(jsonb_build_object('field', 'body.items.' || (checked.ord - 1) || '.sku', 'message', checked.problem)
                    order by checked.ord)
   into v_errors
@@ -76,9 +76,10 @@ begin
 
   insert into public.orders (id, number, currency, subtotal_amount, customer_email, customer_name, shipping_address,
                              note, reservation_id, payment_due_at, created_by)
-  values (v_id, v_number, v_currency, v_subtotal, p_order #>> '{customer,email}', p_order #>> '{customer,name}',
-          p_order -> 'shipping_address', p_order ->> 'note', (v_reservation ->> 'id')::uuid,
-          (v_reservation ->> 'expires_at')::timestamptz, auth.uid());
+  select v_id, v_number, v_currency, v_subtotal, p_order #>> '{customer,email}', p_order #>> '{customer,name}',
+          p_order -> 'shipping_address', p_order ->> 'note', r.id, r.expires_at, auth.uid()
+  from public.reservations r
+  where r.id = (v_reservation ->> 'id')::uuid;
 
   insert into public.order_lines (order_id, line_no, variant_id, sku, title, quantity, unit_price_amount)
   select v_id, l.ord, l.variant_id, l.sku, l.title, l.quantity, l.price_amount

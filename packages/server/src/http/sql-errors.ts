@@ -24,6 +24,8 @@ export const sqlStateProblems: Record<string, ProblemCode> = {
   "22001": "validation-failed", // string_data_right_truncation
   "22007": "validation-failed", // invalid_datetime_format
   "22008": "validation-failed", // datetime_field_overflow
+  "22P05": "validation-failed", // untranslatable_character: \u0000 in a JSON string
+  "22021": "validation-failed", // character_not_in_repertoire: a NUL byte in text
   "42501": "forbidden", // insufficient_privilege, including row level security refusals
   "40001": "conflict", // serialization_failure: safe to retry
   "40P01": "conflict", // deadlock_detected: safe to retry

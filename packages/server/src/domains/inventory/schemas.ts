@@ -221,7 +221,7 @@ export const ReservationSchema = z
   .object({
     id: z.uuid(),
     status: z.enum(["active", "committed", "released", "expired"]),
-    expires_at: z.iso.datetime(),
+    expires_at: z.iso.datetime().nullable().openapi({ description: "null: held for a paid order until it ships" }),
     reference: ReferenceSchema.nullable(),
     items: z.array(z.object({ sku: z.string(), location_code: z.string(), quantity: z.number().int() })),
     created_at: z.iso.datetime(),
@@ -236,7 +236,10 @@ export const ReserveSchema = z
       .min(1)
       .max(100),
     ttl_seconds: z.number().int().min(1).max(604_800).default(900),
-    reference: z.object({ type: z.enum(["cart", "order", "external"]), id: z.string().min(1).max(200) }).optional(),
+    reference: z
+      .object({ type: z.enum(["cart", "external"]), id: z.string().min(1).max(200) })
+      .optional()
+      .openapi({ description: "What the hold is for; an order's hold is made by POST /orders" }),
   })
   .strict()
   .openapi("ReserveStock");

@@ -29,6 +29,7 @@ const OrderStatusChangedEventSchema = z
       .string()
       .openapi({ description: "api, webhook:<source>, or reservation (expired, released or committed)" }),
     version: z.number().int().min(2),
+    payment_reference: z.string().nullable(),
     tracking_number: z.string().nullable(),
     carrier: z.string().nullable(),
   })

@@ -1,9 +1,13 @@
 import { Problem } from "../../http/problems.ts";
 import type { InboundHandler } from "../webhooks/inbound.ts";
 import { type PmsOrder, PmsOrderSchema } from "./schemas.ts";
-import { setOrderStatusIn } from "./service.ts";
+import { applyOrderTransition } from "./service.ts";
 
-/** The `pms-order` inbound webhook: an order status change, through the same SQL transition as the API. */
+/**
+ * The `pms-order` inbound webhook: an order status change, through the same SQL transition as the
+ * API. It runs as the service role, so its secret carries what a manager may do to an order (the
+ * PMS enforces its own users' roles); a report the order has already moved past is acknowledged.
+ */
 export const pmsOrderHandler: InboundHandler<PmsOrder> = {
   source: "pms-order",
   description: "Order status update (paid, shipped, delivered, cancelled) for an order named by id or number.",
@@ -18,7 +22,7 @@ export const pmsOrderHandler: InboundHandler<PmsOrder> = {
       if (id === undefined) throw new Problem("not-found", `no order ${message.order_number}`);
     }
     const { order_id: _, order_number: __, ...change } = message;
-    const order = await setOrderStatusIn(tx, id, change, { source: `webhook:${source}` });
+    const order = await applyOrderTransition(tx, id, change, source);
     return { order_id: order.id, number: order.number, status: order.status, version: order.version };
   },
 };

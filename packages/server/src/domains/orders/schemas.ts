@@ -4,6 +4,26 @@ const OrderStatus = z.enum(["pending", "paid", "shipped", "delivered", "cancelle
 const TargetStatus = z.enum(["paid", "shipped", "delivered", "cancelled"]);
 const Timestamp = z.iso.datetime();
 
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const AddressSchema = z
+  .object({
+    name: text(200).optional(),
+    company: text(200).optional(),
+    line1: text(200),
+    line2: text(200).optional(),
+    city: text(100),
+    region: text(100).optional(),
+    postal_code: text(20).optional(),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code")
+      .openapi({ example: "DE" }),
+    phone: text(40).optional(),
+  })
+  .strict()
+  .openapi("Address");
+
 export const OrderLineSchema = z.object({
   line_no: z.number().int(),
   variant_id: z.uuid(),
@@ -22,11 +42,12 @@ export const OrderSchema = z
     currency: z.string(),
     subtotal_amount: z.number().int(),
     customer: z.object({ email: z.string(), name: z.string().nullable() }),
-    shipping_address: z.record(z.string(), z.unknown()).nullable(),
+    shipping_address: AddressSchema.nullable(),
     note: z.string().nullable(),
     lines: z.array(OrderLineSchema),
     reservation_id: z.uuid(),
     payment_due_at: Timestamp.openapi({ description: "A pending order not paid by then is cancelled" }),
+    payment_reference: z.string().nullable(),
     tracking_number: z.string().nullable(),
     carrier: z.string().nullable(),
     cancel_reason: z.string().nullable(),
@@ -70,7 +91,7 @@ export const PlaceOrderSchema = z
       .min(1)
       .max(100),
     customer: z.object({ email: z.email().max(320), name: z.string().trim().min(1).max(200).optional() }).strict(),
-    shipping_address: z.record(z.string(), z.unknown()).optional(),
+    shipping_address: AddressSchema.optional(),
     note: z.string().max(2000).optional(),
     payment_ttl_seconds: z
       .number()
@@ -83,15 +104,33 @@ export const PlaceOrderSchema = z
   .strict()
   .openapi("PlaceOrder");
 
+/** A transition and what goes with it: a payment reference with `paid`, tracking with `shipped`. */
+const transition = {
+  status: TargetStatus,
+  reason: text(1000).optional(),
+  payment_reference: text(200)
+    .optional()
+    .openapi({ description: "With `paid`: the payment provider's id (unique across orders)" }),
+  tracking_number: text(200).optional().openapi({ description: "With `shipped`" }),
+  carrier: text(100).optional().openapi({ description: "With `shipped`" }),
+};
+
+/** Refuses details that do not go with the target status, on the field at fault. */
+function detailsMatchStatus<
+  T extends { status: string; payment_reference?: string; tracking_number?: string; carrier?: string },
+>(change: T, context: z.RefinementCtx) {
+  const allowed: Record<string, string> = { payment_reference: "paid", tracking_number: "shipped", carrier: "shipped" };
+  for (const [field, status] of Object.entries(allowed)) {
+    if (change[field as keyof T] !== undefined && change.status !== status) {
+      context.addIssue({ code: "custom", path: [field], message: `only with status ${status}` });
+    }
+  }
+}
+
 export const SetOrderStatusSchema = z
-  .object({
-    status: TargetStatus,
-    reason: z.string().trim().min(1).max(1000).optional(),
-    tracking_number: z.string().trim().min(1).max(200).optional(),
-    carrier: z.string().trim().min(1).max(100).optional(),
-    version: z.number().int().min(1).optional(),
-  })
+  .object({ ...transition, version: z.number().int().min(1).optional() })
   .strict()
+  .superRefine(detailsMatchStatus)
   .openapi("SetOrderStatus");
 
 export const OrderListQuerySchema = z.object({
@@ -108,11 +147,9 @@ export const PmsOrderSchema = z
       .string()
       .regex(/^SK-[0-9]+$/)
       .optional(),
-    status: TargetStatus,
-    reason: z.string().trim().min(1).max(1000).optional(),
-    tracking_number: z.string().trim().min(1).max(200).optional(),
-    carrier: z.string().trim().min(1).max(100).optional(),
+    ...transition,
   })
+  .superRefine(detailsMatchStatus)
   .refine((message) => (message.order_id === undefined) !== (message.order_number === undefined), {
     message: "name the order by exactly one of order_id and order_number",
     path: ["order_id"],

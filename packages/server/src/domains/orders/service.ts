@@ -43,34 +43,32 @@ export function listOrders(
   );
 }
 
-/** One transition inside an open transaction; `source` is `api` or `webhook:<source>`. */
-export async function setOrderStatusIn(
-  tx: Queryable,
-  id: string,
-  change: Omit<SetOrderStatus, "version">,
-  options: { expectedVersion?: number | null; source: string },
-): Promise<Order> {
-  const { rows } = await tx.query<{ result: Order }>(
-    "select private.order_set_status($1, $2, $3, $4, $5, $6, $7) as result",
-    [
-      id,
-      change.status,
-      change.reason ?? null,
-      change.tracking_number ?? null,
-      change.carrier ?? null,
-      options.expectedVersion ?? null,
-      options.source,
-    ],
-  );
-  return rows[0]?.result as Order;
-}
+type Transition = Omit<SetOrderStatus, "version">;
+
+const details = ({ payment_reference, tracking_number, carrier }: Transition) =>
+  JSON.stringify({ payment_reference, tracking_number, carrier });
 
 export function setOrderStatus(
   db: Db,
   claims: DbClaims,
   id: string,
-  change: Omit<SetOrderStatus, "version">,
+  change: Transition,
   expectedVersion: number | null,
 ) {
-  return db.asUser(claims, (tx) => setOrderStatusIn(tx, id, change, { expectedVersion, source: "api" }));
+  return call<Order>(db, claims, "select private.set_order_status($1, $2, $3, $4::jsonb, $5) as result", [
+    id,
+    change.status,
+    change.reason ?? null,
+    details(change),
+    expectedVersion,
+  ]);
+}
+
+/** A transition reported by an inbound webhook, inside its transaction (as the service role). */
+export async function applyOrderTransition(tx: Queryable, id: string, change: Transition, source: string) {
+  const { rows } = await tx.query<{ result: Order }>(
+    "select private.order_transition($1, $2, $3, $4, $5::jsonb) as result",
+    [id, change.status, `webhook:${source}`, change.reason ?? null, details(change)],
+  );
+  return rows[0]?.result as Order;
 }

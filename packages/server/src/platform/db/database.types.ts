@@ -232,6 +232,7 @@ export type Database = {
           number: string;
           paid_at: string | null;
           payment_due_at: string;
+          payment_reference: string | null;
           reservation_id: string;
           shipped_at: string | null;
           shipping_address: Json | null;
@@ -257,6 +258,7 @@ export type Database = {
           number: string;
           paid_at?: string | null;
           payment_due_at: string;
+          payment_reference?: string | null;
           reservation_id: string;
           shipped_at?: string | null;
           shipping_address?: Json | null;
@@ -281,6 +283,7 @@ export type Database = {
           number?: string;
           paid_at?: string | null;
           payment_due_at?: string;
+          payment_reference?: string | null;
           reservation_id?: string;
           shipped_at?: string | null;
           shipping_address?: Json | null;
