@@ -403,6 +403,10 @@ describe(`listing orders on ${engine}`, () => {
     expect(paidIds).toEqual(expect.arrayContaining([fourth, second]));
     expect(paid.json.data.every((order: { status: string }) => order.status === "paid")).toBe(true);
 
+    const vip = (await place([{ sku, quantity: 1 }], { customer: { email: "VIP@Example.com" } })).json.id;
+    const byCustomer = await api().request("GET", "/v1/orders?customer_email=vip@example.com", { as: "viewer" });
+    expect(byCustomer.json.data.map((order: { id: string }) => order.id)).toEqual([vip]);
+
     const forged = await api().request("GET", "/v1/orders?cursor=bm9wZQ", { as: "viewer" });
     expect(forged.status).toBe(422);
   });

@@ -42,6 +42,7 @@ comment on table public.orders is
   'Customer orders: status pending → paid → shipped → delivered, or cancelled before shipping; written only by the order functions.';
 create index orders_created_idx on public.orders (created_at desc, id desc);
 create index orders_status_created_idx on public.orders (status, created_at desc, id desc);
+create index orders_customer_created_idx on public.orders (lower(customer_email), created_at desc, id desc);
 
 create trigger orders_before_update_set_updated_at
   before update on public.orders

@@ -122,9 +122,10 @@ end;
 $$;
 comment on function private.get_order(uuid) is 'One order with its lines and history (viewer and up), or P0N01.';
 
--- GET /orders: newest first, optionally one status, keyset-paged on (created_at, id).
+-- GET /orders: newest first, optionally of one status or one customer, keyset-paged on (created_at, id).
 create or replace function private.list_orders(
   p_status text,
+  p_customer_email text,
   p_before_created_at timestamptz,
   p_before_id uuid,
   p_limit integer
@@ -143,16 +144,17 @@ begin
     from (
       select o.id, o.created_at from public.orders o
       where (p_status is null or o.status = p_status)
+        and (p_customer_email is null or lower(o.customer_email) = lower(p_customer_email))
         and (p_before_id is null or (o.created_at, o.id) < (p_before_created_at, p_before_id))
       order by o.created_at desc, o.id desc
       limit p_limit
     ) page), '[]'::jsonb);
 end;
 $$;
-comment on function private.list_orders(text, timestamptz, uuid, integer) is
-  'A page of orders, newest first, optionally of one status (viewer and up).';
+comment on function private.list_orders(text, text, timestamptz, uuid, integer) is
+  'A page of orders, newest first, optionally of one status or one customer (viewer and up).';
 
 revoke execute on function private.place_order(jsonb), private.get_order(uuid),
-  private.list_orders(text, timestamptz, uuid, integer) from public, anon;
+  private.list_orders(text, text, timestamptz, uuid, integer) from public, anon;
 grant execute on function private.place_order(jsonb), private.get_order(uuid),
-  private.list_orders(text, timestamptz, uuid, integer) to authenticated, service_role;
+  private.list_orders(text, text, timestamptz, uuid, integer) to authenticated, service_role;

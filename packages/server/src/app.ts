@@ -48,7 +48,7 @@ export function createApp(services: Services) {
       origin: services.config.corsOrigins,
       allowHeaders: ALLOWED_HEADERS,
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After"],
+      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After", "Idempotent-Replayed"],
       maxAge: 600,
     }),
   );

@@ -38,7 +38,7 @@ const listOrdersRoute = createRoute({
   method: "get",
   path: "/orders",
   tags,
-  summary: "Orders, newest first, optionally of one status (viewer and up)",
+  summary: "Orders, newest first, optionally of one status or one customer (viewer and up)",
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { query: OrderListQuerySchema },
@@ -87,9 +87,9 @@ export const orderRoutes = createRouter()
     return c.json(result, 201);
   })
   .openapi(listOrdersRoute, async (c) => {
-    const { status, limit, cursor } = c.req.valid("query");
+    const { limit, cursor, ...filters } = c.req.valid("query");
     const before = cursor ? decodeCursor(cursor, z.tuple([z.string(), z.uuid()])) : undefined;
-    const rows = await listOrders(c.var.services.db, c.var.caller.claims, { status, before, limit: limit + 1 });
+    const rows = await listOrders(c.var.services.db, c.var.caller.claims, { ...filters, before, limit: limit + 1 });
     const page = toPage(rows, limit, (row) => [row.cursor_created_at, row.id]);
     return c.json(
       { data: page.data.map(({ cursor_created_at: _, ...order }) => order), next_cursor: page.next_cursor },

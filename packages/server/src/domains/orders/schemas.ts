@@ -135,6 +135,7 @@ export const SetOrderStatusSchema = z
 
 export const OrderListQuerySchema = z.object({
   status: OrderStatus.optional(),
+  customer_email: z.string().max(320).optional().openapi({ description: "Only this customer's orders (any case)" }),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
 });

@@ -33,13 +33,19 @@ export function getOrder(db: Db, claims: DbClaims, id: string) {
 export function listOrders(
   db: Db,
   claims: DbClaims,
-  query: { status?: string; before?: [string, string]; limit: number },
+  query: { status?: string; customer_email?: string; before?: [string, string]; limit: number },
 ) {
   return call<(Order & { cursor_created_at: string })[]>(
     db,
     claims,
-    "select private.list_orders($1, $2, $3, $4) as result",
-    [query.status ?? null, query.before?.[0] ?? null, query.before?.[1] ?? null, query.limit],
+    "select private.list_orders($1, $2, $3, $4, $5) as result",
+    [
+      query.status ?? null,
+      query.customer_email ?? null,
+      query.before?.[0] ?? null,
+      query.before?.[1] ?? null,
+      query.limit,
+    ],
   );
 }
 
