@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { createTestApp, DEMO_USERS } from "./helpers/app.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
-import { createLocation, createVariants, ledgerMismatches, level, receive, uniqueSku } from "./helpers/inventory.ts";
+import {
+  createLocation,
+  createVariants,
+  eventsFor,
+  ledgerMismatches,
+  level,
+  receive,
+  uniqueSku,
+} from "./helpers/inventory.ts";
 
 // Idempotent transfers, versioned location changes, level settings and closing reorder
 // suggestions by hand: happy paths, errors and who may do what.
@@ -214,6 +222,50 @@ describe(`level settings on ${engine}`, () => {
     expect(suggestions.json.data.filter((row: { sku: string }) => row.sku === sku)).toEqual([
       expect.objectContaining({ reorder_point: 4, suggested_quantity: 12, status: "open" }),
     ]);
+  });
+
+  it("a policy that makes a level low opens a suggestion at once; one that lifts it resolves it", async () => {
+    const sku = uniqueSku("POLLOW");
+    await createVariants(ctx.db, [sku]);
+    await receive(ctx.db, sku, "main", 3);
+    const setPolicy = (body: Record<string, unknown>) =>
+      api().request("PATCH", "/v1/inventory/levels", { as: "manager", body: { sku, location_code: "main", ...body } });
+    const suggestions = async () =>
+      (await api().request("GET", "/v1/inventory/reorder-suggestions?status=all", { as: "viewer" })).json.data
+        .filter((row: { sku: string }) => row.sku === sku)
+        .map((row: { status: string; reorder_point: number; available_at_crossing: number }) => [
+          row.status,
+          row.reorder_point,
+          row.available_at_crossing,
+        ]);
+
+    // 3 available, the point raised to 10: low now, not at the next sale.
+    await setPolicy({ reorder_point: 10, reorder_quantity: 25 });
+    expect(await suggestions()).toEqual([["open", 10, 3]]);
+    expect((await eventsFor(ctx.db, "stock.low", sku)).map((event) => event.reorder_point)).toEqual([10]);
+    expect((await eventsFor(ctx.db, "stock.reorder_needed", sku)).length).toBe(1);
+    expect(await eventsFor(ctx.db, "stock.changed", sku)).toHaveLength(1); // the receipt only
+
+    // Changing the quantity while low keeps the one open suggestion.
+    await setPolicy({ reorder_quantity: 30 });
+    expect(await suggestions()).toEqual([["open", 10, 3]]);
+
+    // The point lowered below what is available: no longer low, the suggestion resolves itself.
+    await setPolicy({ reorder_point: 2 });
+    expect(await suggestions()).toEqual([["resolved", 10, 3]]);
+
+    // Out of stock with no policy, then a quantity set: a suggestion even though nothing moved.
+    const empty = uniqueSku("POLOUT");
+    await createVariants(ctx.db, [empty]);
+    await api().request("PATCH", "/v1/inventory/levels", {
+      as: "manager",
+      body: { sku: empty, location_code: "main", reorder_quantity: 5 },
+    });
+    const opened = await api().request("GET", "/v1/inventory/reorder-suggestions", { as: "viewer" });
+    expect(opened.json.data.filter((row: { sku: string }) => row.sku === empty)).toEqual([
+      expect.objectContaining({ status: "open", reorder_point: 0, suggested_quantity: 5, available: 0 }),
+    ]);
+    expect(await eventsFor(ctx.db, "stock.low", empty)).toEqual([]);
   });
 
   it("refuses empty and invalid settings, unknown skus and callers below manager", async () => {

@@ -496,7 +496,8 @@ describe(`events and reorder suggestions on ${engine}`, () => {
     await receive(ctx.db, sku, "main", 10);
     await ctx.db.query(
       `update public.stock_levels set reorder_point = 5, reorder_quantity = 20
-       where variant_id = (select id from public.product_variants where sku = $1)`,
+       where variant_id = (select id from public.product_variants where sku = $1)
+         and location_id = (select id from public.locations where code = 'main')`,
       [sku],
     );
     const sell = (quantity: number) =>
