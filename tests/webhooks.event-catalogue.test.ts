@@ -328,6 +328,19 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
     );
   });
 
+  it("timestamps in payloads are UTC whatever the session's time zone", async () => {
+    const product = await call("POST", "/v1/products", 201, { as: "staff", body: productInput() });
+    await ctx.db.transaction(async (tx) => {
+      await tx.query("set local timezone = 'Asia/Kolkata'");
+      await tx.query("update public.products set deleted_at = now() where id = $1", [product.id]);
+    });
+    const { rows } = await ctx.db.query<{ payload: { deleted_at: string } }>(
+      "select payload from private.events where topic = 'product.deleted' and payload ->> 'id' = $1",
+      [product.id],
+    );
+    expect(rows[0]?.payload.deleted_at).toMatch(/\+00:00$/);
+  });
+
   it("the schemas refuse what SQL does not write (they are not pass-through)", () => {
     const valid = {
       variant_id: "6f1e2f4e-8a0b-4c1d-9e2f-3a4b5c6d7e8f",
