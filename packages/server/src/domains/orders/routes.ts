@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { IdempotencyKeyHeaderSchema } from "../../http/idempotency.ts";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../http/idempotency.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
 import { decodeCursor, pageSchema, toPage } from "../../http/pagination.ts";
@@ -82,7 +82,7 @@ export const orderRoutes = createRouter()
   .openapi(placeOrderRoute, async (c) => {
     const key = c.req.valid("header")["idempotency-key"];
     const { result, replayed } = await placeOrder(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);
-    if (replayed) c.header("Idempotent-Replayed", "true");
+    markReplayed(c, replayed);
     c.header("ETag", etag(result.version));
     return c.json(result, 201);
   })

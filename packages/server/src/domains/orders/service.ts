@@ -1,4 +1,4 @@
-import { idempotent } from "../../http/idempotency.ts";
+import { idempotentAsUser } from "../../http/idempotency.ts";
 import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 import type { Order, PlaceOrder, SetOrderStatus } from "./schemas.ts";
 
@@ -16,14 +16,12 @@ export function placeOrder(
   input: PlaceOrder,
   idempotencyKey?: string,
 ): Promise<{ result: Order; replayed: boolean }> {
-  return db.asUser(claims, (tx) =>
-    idempotent(tx, idempotencyKey, "placeOrder", input, async () => {
-      const { rows } = await tx.query<{ result: Order }>("select private.place_order($1::jsonb) as result", [
-        JSON.stringify(input),
-      ]);
-      return rows[0]?.result as Order;
-    }),
-  );
+  return idempotentAsUser(db, claims, idempotencyKey, "placeOrder", input, async (tx) => {
+    const { rows } = await tx.query<{ result: Order }>("select private.place_order($1::jsonb) as result", [
+      JSON.stringify(input),
+    ]);
+    return rows[0]?.result as Order;
+  });
 }
 
 export function getOrder(db: Db, claims: DbClaims, id: string) {
