@@ -252,7 +252,7 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
     // The whole outbox (the seed's events too): each payload passes its topic's schema, and the
     // schema documents every field (zod strips what it does not know, so output = input).
     const { rows } = await ctx.db.query<{ id: string; topic: string; payload: unknown }>(
-      "select id::text, topic, payload from private.events order by id",
+      "select e.id::text as id, e.topic, e.payload from private.events e order by e.id",
     );
     const problems: unknown[] = [];
     for (const row of rows) {
@@ -316,12 +316,14 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
       }),
       expect.objectContaining({ id: lapsed.reservation_id, reference: { type: "order", id: lapsed.id } }),
     ]);
-    expect(payloads("order.status_changed").map((payload) => [payload.number, payload.from, payload.to])).toEqual([
+    const ours = (topic: string) =>
+      payloads(topic).filter((payload) => [shipped.number, lapsed.number].includes(payload.number));
+    expect(ours("order.status_changed").map((payload) => [payload.number, payload.from, payload.to])).toEqual([
       [shipped.number, "pending", "paid"],
       [shipped.number, "paid", "shipped"],
       [lapsed.number, "pending", "cancelled"],
     ]);
-    expect(payloads("order.created").map((payload) => payload.number)).toEqual([shipped.number, lapsed.number]);
+    expect(ours("order.created").map((payload) => payload.number)).toEqual([shipped.number, lapsed.number]);
     expect(payloads("product.publish_failed")).toEqual([{ id: scheduled.id, reason: expect.any(String) }]);
     expect(payloads("product.deleted")).toContainEqual(
       expect.objectContaining({ id: product.id, deleted_at: expect.any(String) }),
