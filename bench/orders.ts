@@ -41,7 +41,7 @@ export default async function orders(): Promise<void> {
     };
     const reserveOnly = (commit: boolean) => async () => {
       const { rows } = await pool.query<{ id: string }>(
-        "select private.reserve_stock($1::jsonb, 3600, 'order', gen_random_uuid()::text) ->> 'id' as id",
+        "select private.reserve_stock($1::jsonb, 3600, 'cart', gen_random_uuid()::text) ->> 'id' as id",
         [JSON.stringify(lines())],
       );
       if (commit) await pool.query("select private.commit_reservation($1)", [rows[0]?.id]);

@@ -228,8 +228,13 @@ describe(`level settings on ${engine}`, () => {
     const sku = uniqueSku("POLLOW");
     await createVariants(ctx.db, [sku]);
     await receive(ctx.db, sku, "main", 3);
-    const setPolicy = (body: Record<string, unknown>) =>
-      api().request("PATCH", "/v1/inventory/levels", { as: "manager", body: { sku, location_code: "main", ...body } });
+    const setPolicy = async (body: Record<string, unknown>) => {
+      const response = await api().request("PATCH", "/v1/inventory/levels", {
+        as: "manager",
+        body: { sku, location_code: "main", ...body },
+      });
+      expect(response.status).toBe(200);
+    };
     const suggestions = async () =>
       (await api().request("GET", "/v1/inventory/reorder-suggestions?status=all", { as: "viewer" })).json.data
         .filter((row: { sku: string }) => row.sku === sku)
@@ -249,6 +254,7 @@ describe(`level settings on ${engine}`, () => {
     // Changing the quantity while low keeps the one open suggestion.
     await setPolicy({ reorder_quantity: 30 });
     expect(await suggestions()).toEqual([["open", 10, 3]]);
+    expect((await eventsFor(ctx.db, "stock.reorder_needed", sku)).length).toBe(1);
 
     // The point lowered below what is available: no longer low, the suggestion resolves itself.
     await setPolicy({ reorder_point: 2 });

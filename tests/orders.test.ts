@@ -172,6 +172,9 @@ describe(`placing orders on ${engine}`, () => {
     });
     expect(refused.status).toBe(403);
     const order = (await place([{ sku, quantity: 1 }])).json;
+    const read = await api().request("GET", `/v1/orders/${order.id}`, { as: "viewer" });
+    expect(read.status).toBe(200);
+    expect(read.json).toEqual(order);
     expect((await setStatus(order.id, { status: "paid" }, "viewer")).status).toBe(403);
     expect((await api().request("GET", `/v1/orders/${crypto.randomUUID()}`, { as: "viewer" })).status).toBe(404);
   });

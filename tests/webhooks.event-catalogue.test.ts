@@ -341,6 +341,22 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
       [product.id],
     );
     expect(rows[0]?.payload.deleted_at).toMatch(/\+00:00$/);
+
+    // Every function that prints a timestamptz into a payload keeps its pinned time zone (a later
+    // `create or replace` without it would silently drop it).
+    const pinned = await ctx.db.query<{ name: string; config: string[] | null }>(
+      `select p.proname as name, p.proconfig as config from pg_proc p
+       where p.pronamespace = 'private'::regnamespace
+         and p.proname in ('products_emit_events', 'product_variants_emit_events',
+                           'record_webhook_attempt', 'record_webhook_attempts')
+       order by 1`,
+    );
+    expect(pinned.rows.map((row) => [row.name, row.config?.some((entry) => /^timezone=utc$/i.test(entry))])).toEqual([
+      ["product_variants_emit_events", true],
+      ["products_emit_events", true],
+      ["record_webhook_attempt", true],
+      ["record_webhook_attempts", true],
+    ]);
   });
 
   it("the schemas refuse what SQL does not write (they are not pass-through)", () => {

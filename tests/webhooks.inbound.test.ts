@@ -210,6 +210,8 @@ describe(`inbound webhooks on ${engine}`, () => {
       [{ order_number: "SK-1", status: "paid" }, 404],
       [{ order_id: crypto.randomUUID(), status: "paid" }, 404],
       [{ order_id: order.id, status: "cancelled" }, 409],
+      // A late report that contradicts the order is not acknowledged.
+      [{ order_id: order.id, status: "paid", payment_reference: "pi_other" }, 409],
     ];
     for (const [payload, status] of refusals) {
       const refused = signed("pms-order", payload);

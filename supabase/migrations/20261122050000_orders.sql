@@ -2,8 +2,8 @@
 -- order holds its stock (a reservation that lasts the payment window); payment keeps the hold
 -- until the order ships; shipping sells it (sale movements: the goods leave on_hand when they
 -- leave the building); cancelling releases it. The status moves only along allowed transitions,
--- each one a single SQL function that does its stock work in the same transaction
--- (see orders_transitions).
+-- checked by one SQL function that does the stock work in the same transaction
+-- (private.order_transition, in orders_transitions).
 
 create sequence private.order_numbers as bigint start with 100001;
 comment on sequence private.order_numbers is 'Order numbers: SK-100001, SK-100002, ...';

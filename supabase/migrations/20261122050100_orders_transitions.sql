@@ -150,18 +150,16 @@ begin
     perform private.raise_business_error('P0C02', 'the order was changed since version ' || p_expected_version,
       jsonb_build_object('expected_version', p_expected_version, 'current', private.order_json(p_id)));
   end if;
-  if o.status = p_status then
+  -- Asking for the status the order has is a no-op; so is a webhook that arrives after the order
+  -- has moved past what it reports (a late `paid` for an order already shipped), so its sender
+  -- stops retrying. Either way, details that contradict the order's are a conflict.
+  if o.status = p_status or (p_source like 'webhook:%' and o.status <> 'cancelled' and p_status <> 'cancelled'
+                             and (v_rank ->> p_status)::integer < (v_rank ->> o.status)::integer) then
     if exists (select 1 from jsonb_each_text(coalesce(p_details, '{}')) as d
                where d.value is distinct from to_jsonb(o) ->> d.key) then
       perform private.raise_business_error('P0C01', format('order %s is already %s with other details', o.number, o.status),
         jsonb_build_object('id', p_id, 'status', o.status, 'current', private.order_json(p_id)));
     end if;
-    return private.order_json(p_id);
-  end if;
-  -- A webhook that arrives after the order has moved past what it reports (a late `paid` for an
-  -- order already shipped) is acknowledged and changes nothing, so its sender stops retrying.
-  if p_source like 'webhook:%' and o.status <> 'cancelled' and p_status <> 'cancelled'
-     and (v_rank ->> p_status)::integer < (v_rank ->> o.status)::integer then
     return private.order_json(p_id);
   end if;
   if not (o.status, p_status) in (('pending', 'paid'), ('pending', 'cancelled'), ('paid', 'cancelled'),
@@ -180,6 +178,7 @@ begin
   -- The order changes first, so the reservation trigger below finds it agreeing.
   perform private.order_record_transition(o, p_status, p_reason, p_source, coalesce(p_details, '{}'));
   if p_status = 'paid' then
+    -- Never expires; private.iso prints infinity as null, so the API shows `expires_at: null`.
     update public.reservations r set expires_at = 'infinity', updated_at = now() where r.id = o.reservation_id;
   elsif p_status = 'cancelled' then
     perform private.release_reservation(o.reservation_id);
@@ -244,6 +243,9 @@ create trigger reservations_after_update_sync_order
   after update of status on public.reservations
   for each row when (old.status = 'active' and new.status <> 'active' and new.reference_type = 'order')
   execute function private.reservations_sync_order();
+
+comment on table public.reservations is
+  'Stock held for a cart, an external caller or an order (made by place_order and closed only by its order) until committed (sold), released or expired.';
 
 revoke execute on function private.order_json(uuid),
   private.order_record_transition(public.orders, text, text, text, jsonb),

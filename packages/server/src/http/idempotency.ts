@@ -18,7 +18,7 @@ export const IdempotencyKeyHeaderSchema = z.object({
  * Runs a creating request idempotently inside the caller's transaction `tx`: the key is claimed and
  * the response recorded in the same transaction as the write (see migration idempotent_requests).
  */
-export async function idempotent<T>(
+async function idempotent<T>(
   tx: Queryable,
   key: string | undefined,
   operation: string,

@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import type { EventType } from "../webhooks/event-types.ts";
 
-// Inventory's outbox topics, as migrations stock_levels (private.stock_levels_emit_events, after
-// every change of a level's on_hand or reserved) and reservations write them.
+// Inventory's outbox topics, as migrations stock_levels and reorder_on_policy_change
+// (private.stock_levels_emit_events, after every change of a level's on_hand, reserved or reorder
+// policy) and reservations write them.
 
 /** Which level: every stock.* event starts with these. */
 const level = {
@@ -86,12 +87,13 @@ export const inventoryEventTypes: EventType[] = [
   },
   {
     topic: "stock.low",
-    description: "A level's available stock crossed down to its reorder point, and some is still available.",
+    description:
+      "A level became low (available at or below its reorder point, by a stock change or a raised point), and some is still available.",
     data: StockLowEventSchema,
   },
   {
     topic: "stock.reorder_needed",
-    description: "A level crossed down to its reorder point and a reorder suggestion was opened.",
+    description: "A level became low, or its policy changed while low, and a reorder suggestion was opened.",
     data: StockReorderNeededEventSchema,
   },
   {

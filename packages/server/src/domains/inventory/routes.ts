@@ -274,7 +274,9 @@ const reservationAction = (action: "release" | "commit") =>
       200: json("The reservation", ReservationSchema),
       404: notFound,
       409: errorResponse(
-        action === "release" ? "The reservation is committed" : "The reservation is released or expired",
+        action === "release"
+          ? "The reservation is committed, or it holds an order's stock (cancel the order instead)"
+          : "The reservation is released or expired, or it holds an order's stock (ship the order instead)",
       ),
       ...commonErrors,
     },

@@ -25,9 +25,7 @@ const OrderStatusChangedEventSchema = z
     from: OrderStatus,
     to: OrderStatus,
     reason: z.string().nullable(),
-    source: z
-      .string()
-      .openapi({ description: "api, webhook:<source>, or reservation (expired, released or committed)" }),
+    source: z.string().openapi({ description: "api, webhook:<source>, or reservation (the payment window elapsed)" }),
     version: z.number().int().min(2),
     payment_reference: z.string().nullable(),
     tracking_number: z.string().nullable(),

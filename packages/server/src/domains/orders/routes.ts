@@ -64,7 +64,9 @@ const setOrderStatusRoute = createRoute({
   tags,
   summary: "Move an order on: paid, shipped, delivered or cancelled (staff and up; cancelling a paid order: manager)",
   description:
-    "pending → paid sells the held stock; pending → cancelled releases it; paid → cancelled returns it; paid → shipped; shipped → delivered. Asking for the current status changes nothing.",
+    "pending → paid (optional payment_reference): the stock hold no longer expires. pending or paid → cancelled: the hold is released. " +
+    "paid → shipped (optional tracking_number, carrier): the hold becomes sale movements. shipped → delivered. " +
+    "Asking for the current status with the same details changes nothing.",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
   request: { params: IdParamSchema, headers: IfMatchHeaderSchema, body: body(SetOrderStatusSchema) },
@@ -72,7 +74,8 @@ const setOrderStatusRoute = createRoute({
     200: json("The order after the transition", OrderSchema),
     404: notFound,
     409: errorResponse(
-      "The transition is not allowed from the order's status, the payment window has closed, or the version is stale (`current` holds the order)",
+      "The transition is not allowed from the order's status, the payment window has closed, the version is stale " +
+        "(`current` holds the order), the payment_reference pays another order, or a line cannot ship yet (insufficient-stock)",
     ),
     ...commonErrors,
   },
