@@ -1,10 +1,12 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRole } from "../packages/server/src/http/auth.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { engine, onPostgres, useTestDatabase } from "./helpers/db.ts";
 
 // Idempotency-Key on every creating route beyond POST /products (tests/idempotency.test.ts) and
-// POST /orders (tests/orders*): a repeat answers the first response and writes nothing.
+// POST /orders (tests/orders*): a repeat answers the first response and writes nothing. Bulk create
+// and import create many rows per request; their `count` counts those rows (for an import, staged or
+// imported: a chunk moves rows from one to the other in one transaction).
 
 const ctx = useTestDatabase({ poolMax: 12 });
 const api = () => createTestApp(ctx.db);
@@ -17,10 +19,18 @@ interface CreatingRoute {
   as: AppRole;
   path: () => string;
   /** A body whose rows `count(tag)` finds: every row whose name, code, SKU or URL starts with the tag. */
-  body: (tag: string) => Record<string, unknown>;
+  body: (tag: string) => Record<string, unknown> | string;
   count: (tag: string) => Promise<number>;
   /** The body carries a unique code or SKU: two key-less creates need two bodies. */
   unique: boolean;
+  /** The success status (201 unless given). */
+  status?: number;
+  /** The body's content type (JSON unless given). */
+  contentType?: string;
+  /** Rows one request creates (1 unless given). */
+  rows?: number;
+  /** What identifies what a response created (its `id` unless given). */
+  created?: (json: any) => string;
 }
 
 let productId = "";
@@ -71,7 +81,73 @@ const routes: CreatingRoute[] = [
       ),
     unique: false,
   },
+  {
+    name: "POST /products/bulk",
+    as: "staff",
+    path: () => "/v1/products/bulk",
+    body: (tag) => ({
+      ops: [
+        { action: "create", product: { title: `idem bulk ${tag} one` } },
+        { action: "create", product: { title: `idem bulk ${tag} two` } },
+      ],
+    }),
+    count: (tag) =>
+      countWhere("select count(*) as n from public.products where title like 'idem bulk ' || $1 || '%'", tag),
+    unique: false,
+    status: 200,
+    rows: 2,
+    created: (json) => json.results.map((item: { id: string }) => item.id).join(","),
+  },
+  {
+    name: "POST /products/import",
+    as: "staff",
+    path: () => "/v1/products/import",
+    body: (tag) =>
+      `${JSON.stringify({ title: `idem import ${tag} one` })}\n${JSON.stringify({ title: `idem import ${tag} two` })}\n`,
+    count: (tag) =>
+      countWhere(
+        `select (select count(*) from public.products where title like 'idem import ' || $1 || '%')
+              + (select count(*) from private.import_rows where data ->> 'title' like 'idem import ' || $1 || '%') as n`,
+        tag,
+      ),
+    unique: false,
+    status: 202,
+    contentType: "application/x-ndjson",
+    rows: 2,
+  },
 ];
+
+const routeNamed = (name: string) => {
+  const route = routes.find((candidate) => candidate.name === name);
+  if (!route) throw new Error(`no route ${name}`);
+  return route;
+};
+const bulkRoute = routeNamed("POST /products/bulk");
+const importRoute = routeNamed("POST /products/import");
+
+const send = (route: CreatingRoute, body: unknown, key?: string, as: AppRole = route.as) =>
+  api().request("POST", route.path(), {
+    as,
+    body,
+    headers: {
+      ...(key ? { "idempotency-key": key } : {}),
+      ...(route.contentType ? { "content-type": route.contentType } : {}),
+    },
+  });
+const created = (route: CreatingRoute, json: any) => (route.created ? route.created(json) : json.id);
+const jobCount = async () =>
+  Number((await ctx.db.query<{ n: string }>("select count(*) as n from private.background_jobs")).rows[0]?.n);
+
+/** Imports this file started keep running after their answer; let them finish before the database goes. */
+async function importsSettled() {
+  for (let i = 0; i < 400; i++) {
+    const { rows } = await ctx.db.query<{ n: string }>("select count(*) as n from private.import_rows");
+    if (Number(rows[0]?.n) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error("imports did not finish");
+}
+afterAll(importsSettled);
 
 beforeAll(async () => {
   const host = await api().request("POST", "/v1/products", { as: "staff", body: { title: "Idempotent variants" } });
@@ -80,31 +156,32 @@ beforeAll(async () => {
 });
 
 describe.each(routes)(`Idempotency-Key on $name on ${engine}`, (route) => {
-  const post = (body: unknown, key?: string, as: AppRole = route.as) =>
-    api().request("POST", route.path(), { as, body, headers: key ? { "idempotency-key": key } : {} });
+  const post = (body: unknown, key?: string, as: AppRole = route.as) => send(route, body, key, as);
+  const status = route.status ?? 201;
+  const rows = route.rows ?? 1;
 
   it("the same key twice answers the first response, flagged as replayed, and creates one row", async () => {
     const key = `same-${route.name}`;
     const first = await post(route.body("same"), key);
-    expect(first.status).toBe(201);
+    expect(first.status, first.text).toBe(status);
     expect(first.headers.get("idempotent-replayed")).toBeNull();
     const again = await post(route.body("same"), key);
-    expect(again.status).toBe(201);
+    expect(again.status).toBe(status);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
-    expect(again.json.id).toBe(first.json.id);
+    expect(created(route, again.json)).toBe(created(route, first.json));
     expect(again.json).toEqual(first.json);
-    expect(await route.count("same")).toBe(1);
+    expect(await route.count("same")).toBe(rows);
   });
 
   it("the same key with another body is a 409 problem on the header and writes nothing", async () => {
     const key = `other-${route.name}`;
-    expect((await post(route.body("other"), key)).status).toBe(201);
+    expect((await post(route.body("other"), key)).status).toBe(status);
     const other = await post(route.body("other-b"), key);
     expect(other.status).toBe(409);
     expect(other.headers.get("content-type")).toContain("application/problem+json");
     expect(other.json.errors[0].field).toBe("header.idempotency-key");
     expect(await route.count("other-b")).toBe(0);
-    expect(await route.count("other")).toBe(1);
+    expect(await route.count("other")).toBe(rows);
   });
 
   it("without a key, two requests create two rows", async () => {
@@ -113,10 +190,10 @@ describe.each(routes)(`Idempotency-Key on $name on ${engine}`, (route) => {
       : [route.body("nokey"), route.body("nokey")];
     const first = await post(bodies[0]);
     const second = await post(bodies[1]);
-    expect([first.status, second.status]).toEqual([201, 201]);
+    expect([first.status, second.status]).toEqual([status, status]);
     expect(second.headers.get("idempotent-replayed")).toBeNull();
-    expect(second.json.id).not.toBe(first.json.id);
-    expect(await route.count("nokey")).toBe(2);
+    expect(created(route, second.json)).not.toBe(created(route, first.json));
+    expect(await route.count("nokey")).toBe(2 * rows);
   });
 });
 
@@ -165,6 +242,87 @@ describe(`Idempotency-Key specifics on ${engine}`, () => {
     expect(byOwner.json.secret).not.toBe(byAdmin.json.secret);
   });
 
+  it("a bulk that partly failed replays exactly its first answer, per-item problems included", async () => {
+    const { request } = api();
+    const missing = "00000000-0000-4000-8000-00000000dead";
+    const body = {
+      ops: [
+        { action: "create", product: { title: "idem bulk partial ok" } },
+        { action: "update", id: missing, product: { title: "idem bulk partial never" } },
+        { action: "create", product: { title: "idem bulk partial published", status: "published" } }, // needs manager
+      ],
+    };
+    const headers = { "idempotency-key": "bulk-partial" };
+    const first = await request("POST", "/v1/products/bulk", { as: "staff", body, headers });
+    expect(first.status, first.text).toBe(200);
+    expect(first.json).toMatchObject({ committed: true, succeeded: 1, failed: 2 });
+    expect(first.json.results.map((item: { status: string }) => item.status)).toEqual(["ok", "failed", "failed"]);
+    const again = await request("POST", "/v1/products/bulk", { as: "staff", body, headers });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    expect(await bulkRoute.count("partial")).toBe(1);
+  });
+
+  it("an atomic bulk that rolled back is not recorded: a repeat runs again and still writes nothing", async () => {
+    const { request } = api();
+    const body = {
+      atomic: true,
+      ops: [
+        { action: "create", product: { title: "idem bulk atomic ok" } },
+        { action: "delete", id: "00000000-0000-4000-8000-00000000dead" },
+      ],
+    };
+    const headers = { "idempotency-key": "bulk-atomic" };
+    const first = await request("POST", "/v1/products/bulk", { as: "manager", body, headers });
+    expect(first.status).toBe(409);
+    expect(first.json.results.map((item: { status: string }) => item.status)).toEqual(["rolled_back", "failed"]);
+    const again = await request("POST", "/v1/products/bulk", { as: "manager", body, headers });
+    expect(again.status).toBe(409);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(await bulkRoute.count("atomic")).toBe(0);
+    const { rows } = await ctx.db.query("select 1 from private.idempotent_requests where key = 'bulk-atomic'");
+    expect(rows).toHaveLength(0);
+  });
+
+  it("a repeated import answers the job as first answered, with its Location, after the job has finished", async () => {
+    const { request } = api();
+    const body = `${JSON.stringify({ title: "idem import later one" })}\n{not json\n`;
+    const headers = { "idempotency-key": "import-later", "content-type": "application/x-ndjson" };
+    const jobsBefore = await jobCount();
+    const first = await request("POST", "/v1/products/import", { as: "staff", body, headers });
+    expect(first.status, first.text).toBe(202);
+    expect(first.json).toMatchObject({ status: "queued", total: 2, done: 0, failed: 1 });
+    await importsSettled();
+    const now = await request("GET", `/v1/jobs/${first.json.id}`, { as: "staff" });
+    expect(now.json).toMatchObject({ status: "completed", done: 1, failed: 1 });
+
+    const again = await request("POST", "/v1/products/import", { as: "staff", body, headers });
+    expect(again.status).toBe(202);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.headers.get("location")).toBe(first.headers.get("location"));
+    expect(again.json).toEqual(first.json);
+    expect(await jobCount()).toBe(jobsBefore + 1);
+    expect(await importRoute.count("later")).toBe(1);
+  });
+
+  it("an import's key covers its format: the same body and key as CSV is another request", async () => {
+    const { request } = api();
+    const body = "title\nidem import format\n";
+    const first = await request("POST", "/v1/products/import?format=csv", {
+      as: "staff",
+      body,
+      headers: { "idempotency-key": "import-format", "content-type": "text/plain" },
+    });
+    expect(first.status, first.text).toBe(202);
+    const asLines = await request("POST", "/v1/products/import?format=jsonl", {
+      as: "staff",
+      body,
+      headers: { "idempotency-key": "import-format", "content-type": "text/plain" },
+    });
+    expect(asLines.status).toBe(409);
+    expect(asLines.json.errors[0].field).toBe("header.idempotency-key");
+  });
+
   it("stored responses (which hold webhook secrets) are as protected as the secrets themselves", async () => {
     const { rows } = await ctx.db.query<Record<string, unknown>>(
       `select c.relname, n.nspname, c.relrowsecurity,
@@ -194,17 +352,16 @@ describe(`Idempotency-Key specifics on ${engine}`, () => {
 });
 
 describe.skipIf(!onPostgres)("concurrent repeats of one Idempotency-Key", () => {
-  it.each(routes)("$name: 20 at once create exactly one row and all answer it", async (route) => {
-    const { request } = api();
-    const headers = { "idempotency-key": `race-${route.name}` };
+  it.each(routes)("$name: 20 at once create exactly one set of rows and all answer it", async (route) => {
+    const jobsBefore = await jobCount();
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        request("POST", route.path(), { as: route.as, body: route.body("race"), headers }),
-      ),
+      Array.from({ length: 20 }, () => send(route, route.body("race"), `race-${route.name}`)),
     );
-    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(201));
-    expect(new Set(responses.map((response) => response.json.id)).size).toBe(1);
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(route.status ?? 201));
+    expect(new Set(responses.map((response) => created(route, response.json))).size).toBe(1);
+    for (const response of responses) expect(response.json).toEqual(responses[0]?.json);
     expect(responses.filter((response) => response.headers.get("idempotent-replayed") === "true")).toHaveLength(19);
-    expect(await route.count("race")).toBe(1);
+    expect(await route.count("race")).toBe(route.rows ?? 1);
+    expect(await jobCount()).toBe(jobsBefore + (route === importRoute ? 1 : 0));
   });
 });

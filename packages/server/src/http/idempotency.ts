@@ -61,7 +61,8 @@ export function markReplayed(c: Context, replayed: boolean): void {
   if (replayed) c.header("Idempotent-Replayed", "true");
 }
 
-async function sha256(text: string): Promise<string> {
+/** Hex SHA-256 of a text (UTF-8); also to fingerprint a large request body before hashing the request. */
+export async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse } from "../../../http/openapi.ts";
 import { BulkRequestSchema, BulkResultSchema } from "../schemas.ts";
@@ -16,14 +17,29 @@ const bulkRoute = createRoute({
     "for the single endpoints (deletes and status changes need manager).",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: { required: true, content: { "application/json": { schema: BulkRequestSchema } } } },
+  request: {
+    body: { required: true, content: { "application/json": { schema: BulkRequestSchema } } },
+    headers: IdempotencyKeyHeaderSchema,
+  },
   responses: {
-    200: { description: "Per-item results", content: { "application/json": { schema: BulkResultSchema } } },
+    200: {
+      description: "Per-item results (or, for a repeated Idempotency-Key, the first request's results)",
+      content: { "application/json": { schema: BulkResultSchema } },
+    },
     ...commonErrors,
-    409: errorResponse("Atomic request rolled back; `results` names the failed items"),
+    409: errorResponse(
+      "Atomic request rolled back (`results` names the failed items), or the Idempotency-Key was used for another request",
+    ),
   },
 });
 
-export const bulkRoutes = createRouter().openapi(bulkRoute, async (c) =>
-  c.json(await runBulk(c.var.services.db, c.var.caller.claims, c.req.valid("json")), 200),
-);
+export const bulkRoutes = createRouter().openapi(bulkRoute, async (c) => {
+  const { result, replayed } = await runBulk(
+    c.var.services.db,
+    c.var.caller.claims,
+    c.req.valid("json"),
+    c.req.valid("header")["idempotency-key"],
+  );
+  markReplayed(c, replayed);
+  return c.json(result, 200);
+});

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { Problem } from "../../../http/problems.ts";
@@ -25,6 +26,7 @@ const importRoute = createRoute({
   middleware: [requireRole("staff")] as const,
   request: {
     query: ImportQuerySchema,
+    headers: IdempotencyKeyHeaderSchema,
     body: {
       required: true,
       content: {
@@ -34,8 +36,12 @@ const importRoute = createRoute({
     },
   },
   responses: {
-    202: { description: "The job, queued", content: { "application/json": { schema: JobSchema } } },
+    202: {
+      description: "The job, queued (or, for a repeated Idempotency-Key, the same job as first answered)",
+      content: { "application/json": { schema: JobSchema } },
+    },
     ...commonErrors,
+    409: errorResponse("The Idempotency-Key was used for another request"),
     413: errorResponse("More than 100,000 rows or 64 MiB"),
     415: errorResponse("Neither CSV nor JSON Lines"),
   },
@@ -98,11 +104,25 @@ export const transferRoutes = createRouter()
     if (text.length > MAX_IMPORT_BYTES) throw new Problem("payload-too-large", "an import body is at most 64 MiB");
     const { db, logger } = c.var.services;
     const claims = c.var.caller.claims;
-    const job = await startImport(db, claims, text, format);
-    const work = processImport(db, claims, job.id).catch((error: unknown) =>
-      logger.error("import failed", { job: job.id, message: error instanceof Error ? error.message : String(error) }),
+    const { result: job, replayed } = await startImport(
+      db,
+      claims,
+      text,
+      format,
+      c.req.valid("header")["idempotency-key"],
     );
-    inBackground(work);
+    // A repeat answers the job as first answered (the API convention: a repeat returns the first
+    // response), not its progress since: this 202 is a receipt, and its Location is where the job's
+    // current state lives, so a client that retried loses nothing and every answer to one key is the
+    // same. Nor does a repeat start processing again: the first request did, and the scheduled
+    // worker finishes any import whose rows remain (after a restart, say).
+    if (replayed) markReplayed(c, true);
+    else {
+      const work = processImport(db, claims, job.id).catch((error: unknown) =>
+        logger.error("import failed", { job: job.id, message: error instanceof Error ? error.message : String(error) }),
+      );
+      inBackground(work);
+    }
     c.header("Location", `${c.req.path.replace(/\/products\/import$/, "")}/jobs/${job.id}`);
     return c.json(job, 202);
   })
@@ -111,7 +131,7 @@ export const transferRoutes = createRouter()
   )
   .openapi(exportRoute, async (c) => {
     const { format, ...filters } = c.req.valid("query");
-    const stream = exportProducts(c.var.services.db, c.var.caller.claims, filters, format);
+    const stream = await exportProducts(c.var.services.db, c.var.caller.claims, filters, format);
     return c.body(stream, 200, {
       "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
       "content-disposition": `attachment; filename="products.${format}"`,

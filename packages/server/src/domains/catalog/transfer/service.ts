@@ -1,3 +1,4 @@
+import { idempotentAsUser, sha256 } from "../../../http/idempotency.ts";
 import { Problem } from "../../../http/problems.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Job } from "../schemas.ts";
@@ -10,8 +11,21 @@ export const IMPORT_CHUNK = 1_000;
 /**
  * Starts an import: parses and validates every line, then creates the job and stages the good
  * rows in one transaction as the caller. Processing happens in chunks afterwards (processImport).
+ *
+ * With an Idempotency-Key the key is claimed in that same transaction, and the answer recorded is the
+ * job as read in it (queued, or completed when no line was valid): what the first request answers.
+ * A repeat (same caller, key, format and body; the body is fingerprinted by its SHA-256) gets that
+ * answer back with `replayed` and creates no second job. Parsing happens before the transaction so a
+ * large body does not keep it (and the key's row lock) open; a repeat therefore parses again, which
+ * writes nothing.
  */
-export async function startImport(db: Db, claims: DbClaims, text: string, format: "csv" | "jsonl"): Promise<Job> {
+export async function startImport(
+  db: Db,
+  claims: DbClaims,
+  text: string,
+  format: "csv" | "jsonl",
+  idempotencyKey?: string,
+): Promise<{ result: Job; replayed: boolean }> {
   const parsed = parseImport(text, format);
   if (parsed.total > MAX_IMPORT_ROWS) {
     throw new Problem("payload-too-large", `an import takes at most ${MAX_IMPORT_ROWS} rows, got ${parsed.total}`);
@@ -21,7 +35,8 @@ export async function startImport(db: Db, claims: DbClaims, text: string, format
       errors: [{ field: "body", message: "no rows" }],
     });
   }
-  const jobId = await db.asUser(claims, async (tx) => {
+  const request = idempotencyKey ? { format, body_sha256: await sha256(text) } : null;
+  return idempotentAsUser(db, claims, idempotencyKey, "importProducts", request, async (tx) => {
     const { rows } = await tx.query<{ id: string }>("select private.job_start('catalog.import', $1, $2::jsonb) as id", [
       parsed.total,
       JSON.stringify(parsed.errors),
@@ -34,9 +49,11 @@ export async function startImport(db: Db, claims: DbClaims, text: string, format
         JSON.stringify(parsed.items.slice(at, at + STAGE_BATCH)),
       ]);
     }
-    return id;
+    const { rows: status } = await tx.query<{ result: Job | null }>("select private.job_status($1) as result", [id]);
+    const job = status[0]?.result;
+    if (!job) throw new Error("job_status returned nothing for a job just started");
+    return normalizeJson(job);
   });
-  return getJob(db, claims, jobId);
 }
 
 /** Processes an import's staged rows chunk by chunk (each chunk one transaction as the job's user). */
