@@ -203,7 +203,12 @@ describe(`order transitions on ${engine}`, () => {
 
     const early = await setStatus(order.id, { status: "delivered" });
     expect(early.status).toBe(409);
-    expect(early.json).toMatchObject({ type: `${PROBLEM}conflict`, status: "paid", requested: "delivered" });
+    expect(early.json).toMatchObject({
+      type: `${PROBLEM}conflict`,
+      status: 409,
+      order_status: "paid",
+      requested: "delivered",
+    });
 
     const shipped = await api().request("POST", `/v1/orders/${order.id}/status`, {
       as: "staff",

@@ -158,18 +158,18 @@ begin
     if exists (select 1 from jsonb_each_text(coalesce(p_details, '{}')) as d
                where d.value is distinct from to_jsonb(o) ->> d.key) then
       perform private.raise_business_error('P0C01', format('order %s is already %s with other details', o.number, o.status),
-        jsonb_build_object('id', p_id, 'status', o.status, 'current', private.order_json(p_id)));
+        jsonb_build_object('id', p_id, 'order_status', o.status, 'current', private.order_json(p_id)));
     end if;
     return private.order_json(p_id);
   end if;
   if not (o.status, p_status) in (('pending', 'paid'), ('pending', 'cancelled'), ('paid', 'cancelled'),
                                    ('paid', 'shipped'), ('shipped', 'delivered')) then
     perform private.raise_business_error('P0C01', format('an order that is %s cannot become %s', o.status, p_status),
-      jsonb_build_object('id', p_id, 'status', o.status, 'requested', p_status));
+      jsonb_build_object('id', p_id, 'order_status', o.status, 'requested', p_status));
   end if;
   if p_status = 'paid' and o.payment_due_at <= now() then
     perform private.raise_business_error('P0C01', format('the payment window of order %s has closed', o.number),
-      jsonb_build_object('id', p_id, 'status', o.status, 'payment_due_at', private.iso(o.payment_due_at)));
+      jsonb_build_object('id', p_id, 'order_status', o.status, 'payment_due_at', private.iso(o.payment_due_at)));
   end if;
   if o.status = 'paid' and p_status = 'cancelled' then
     perform private.require_app_role('manager');

@@ -62,7 +62,11 @@ export function problemBody(
   extensions: Record<string, unknown> = {},
 ): ProblemBody {
   const { status, title } = problemTypes[code];
-  return { type: PROBLEM_BASE + code, title, status, ...(detail ? { detail } : {}), ...extensions };
+  const body: ProblemBody = { type: PROBLEM_BASE + code, title, status, ...(detail ? { detail } : {}) };
+  // RFC 9457's own members win over an extension of the same name (a SQL detail's `status` is a
+  // row's status, never the HTTP one).
+  for (const [name, value] of Object.entries(extensions)) if (!(name in body)) body[name] = value;
+  return body;
 }
 
 export function problemResponse(
