@@ -255,6 +255,41 @@ describe(`order transitions on ${engine}`, () => {
     expect(await ledgerMismatches(ctx.db)).toEqual([]);
   });
 
+  it("a return (manager and up) brings the sold units back to where they left from", async () => {
+    const sku = await stocked("ORD-RET", 5);
+    const refused = (await place([{ sku, quantity: 2 }])).json;
+    const delivered = (await place([{ sku, quantity: 3 }])).json;
+    for (const order of [refused, delivered]) {
+      await setStatus(order.id, { status: "paid" });
+      await setStatus(order.id, { status: "shipped" });
+    }
+    await setStatus(delivered.id, { status: "delivered" });
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 0, reserved: 0, available: 0 });
+
+    expect((await setStatus(delivered.id, { status: "returned" })).status).toBe(403);
+    const returned = await setStatus(delivered.id, { status: "returned", reason: "wrong size" }, "manager");
+    expect(returned.status).toBe(200);
+    expect(returned.json).toMatchObject({ status: "returned", version: 5 });
+    expect(returned.json.returned_at).not.toBeNull();
+    expect(returned.json.delivered_at).not.toBeNull();
+    // Refused at the door: returned straight from shipped.
+    expect((await setStatus(refused.id, { status: "returned" }, "manager")).json.status).toBe("returned");
+    expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 5, reserved: 0, available: 5 });
+    expect(await movementsFor(delivered.id)).toEqual([
+      { kind: "sale", quantity: -3 },
+      { kind: "return", quantity: 3 },
+    ]);
+
+    // Returned is final; asking again changes nothing.
+    expect((await setStatus(delivered.id, { status: "returned" }, "manager")).json.version).toBe(5);
+    expect((await setStatus(delivered.id, { status: "delivered" }, "manager")).status).toBe(409);
+    expect(await movementsFor(delivered.id)).toHaveLength(2);
+    expect(await ledgerMismatches(ctx.db)).toEqual([]);
+    // A pending or paid order is cancelled, not returned.
+    const pending = (await place([{ sku, quantity: 1 }])).json;
+    expect((await setStatus(pending.id, { status: "returned" }, "manager")).status).toBe(409);
+  });
+
   it("details go only with their status, and one payment reference pays one order", async () => {
     const sku = await stocked("ORD-DETAIL", 4);
     const first = (await place([{ sku, quantity: 1 }])).json;

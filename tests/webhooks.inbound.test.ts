@@ -205,7 +205,7 @@ describe(`inbound webhooks on ${engine}`, () => {
     // Refusals leave no record, so the sender may retry once the order can take the change.
     const refusals: [unknown, number][] = [
       [{ order_id: order.id, status: "paid", order_number: order.number }, 422],
-      [{ order_id: order.id, status: "returned" }, 422],
+      [{ order_id: order.id, status: "lost" }, 422],
       [{ order_id: order.id, status: "delivered", tracking_number: "X" }, 422],
       [{ order_number: "SK-1", status: "paid" }, 404],
       [{ order_id: crypto.randomUUID(), status: "paid" }, 404],

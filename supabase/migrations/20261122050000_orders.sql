@@ -11,7 +11,8 @@ comment on sequence private.order_numbers is 'Order numbers: SK-100001, SK-10000
 create table public.orders (
   id uuid primary key default gen_random_uuid(),
   number text not null unique check (number ~ '^SK-[0-9]+$'),
-  status text not null default 'pending' check (status in ('pending', 'paid', 'shipped', 'delivered', 'cancelled')),
+  status text not null default 'pending'
+    check (status in ('pending', 'paid', 'shipped', 'delivered', 'cancelled', 'returned')),
   currency text not null check (currency ~ '^[A-Z]{3}$'),
   subtotal_amount bigint not null check (subtotal_amount >= 0),
   customer_email text not null check (length(customer_email) between 3 and 320 and customer_email ~ '^[^@\s]+@[^@\s]+$'),
@@ -32,14 +33,17 @@ create table public.orders (
   shipped_at timestamptz,
   delivered_at timestamptz,
   cancelled_at timestamptz,
-  constraint orders_paid_when_past_pending check ((paid_at is not null) = (status in ('paid', 'shipped', 'delivered'))
-    or (status = 'cancelled')),
-  constraint orders_shipped_when_shipped check ((shipped_at is not null) = (status in ('shipped', 'delivered'))),
-  constraint orders_delivered_when_delivered check ((delivered_at is not null) = (status = 'delivered')),
-  constraint orders_cancelled_when_cancelled check ((cancelled_at is not null) = (status = 'cancelled'))
+  returned_at timestamptz,
+  constraint orders_paid_when_past_pending
+    check ((paid_at is not null) = (status in ('paid', 'shipped', 'delivered', 'returned')) or status = 'cancelled'),
+  constraint orders_shipped_when_shipped check ((shipped_at is not null) = (status in ('shipped', 'delivered', 'returned'))),
+  constraint orders_delivered_when_delivered
+    check ((status <> 'delivered' or delivered_at is not null) and (delivered_at is null or status in ('delivered', 'returned'))),
+  constraint orders_cancelled_when_cancelled check ((cancelled_at is not null) = (status = 'cancelled')),
+  constraint orders_returned_when_returned check ((returned_at is not null) = (status = 'returned'))
 );
 comment on table public.orders is
-  'Customer orders: status pending → paid → shipped → delivered, or cancelled before shipping; written only by the order functions.';
+  'Customer orders: pending → paid → shipped → delivered, cancelled before shipping, returned after it; written only by the order functions.';
 create index orders_created_idx on public.orders (created_at desc, id desc);
 create index orders_status_created_idx on public.orders (status, created_at desc, id desc);
 create index orders_customer_created_idx on public.orders (lower(customer_email), created_at desc, id desc);

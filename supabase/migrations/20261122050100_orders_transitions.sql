@@ -5,6 +5,8 @@
 --   paid    → shipped     the hold is committed: its units leave as sale movements (a backordered
 --                         line cannot ship before its stock arrives: 409 insufficient stock)
 --   shipped → delivered
+--   shipped or delivered → returned   (manager and up) the sold units come back as return movements,
+--                         at the locations they left from (the whole order; refunds are the PMS's)
 -- Asking for the status an order already has changes nothing (but asking to ship it again with
 -- another tracking number, or pay it again with another payment reference, is a conflict).
 -- An order owns its reservation: the inventory API cannot release or commit it behind the order's
@@ -46,6 +48,7 @@ as $$
     'shipped_at', private.iso(o.shipped_at),
     'delivered_at', private.iso(o.delivered_at),
     'cancelled_at', private.iso(o.cancelled_at),
+    'returned_at', private.iso(o.returned_at),
     'history', coalesce((
       select jsonb_agg(jsonb_build_object('from', h.from_status, 'to', h.to_status, 'reason', h.reason,
                'source', h.source, 'actor_id', h.actor_id, 'at', private.iso(h.created_at)) order by h.id)
@@ -77,6 +80,7 @@ begin
     shipped_at = case when p_to = 'shipped' then now() else o.shipped_at end,
     delivered_at = case when p_to = 'delivered' then now() else o.delivered_at end,
     cancelled_at = case when p_to = 'cancelled' then now() else o.cancelled_at end,
+    returned_at = case when p_to = 'returned' then now() else o.returned_at end,
     cancel_reason = case when p_to = 'cancelled' then p_reason else o.cancel_reason end,
     payment_reference = coalesce(p_details ->> 'payment_reference', o.payment_reference),
     tracking_number = coalesce(p_details ->> 'tracking_number', o.tracking_number),
@@ -114,15 +118,15 @@ set search_path = ''
 as $$
 declare
   v_reservation_id uuid;
-  v_rank constant jsonb := '{"pending": 0, "paid": 1, "shipped": 2, "delivered": 3}';
+  v_rank constant jsonb := '{"pending": 0, "paid": 1, "shipped": 2, "delivered": 3, "returned": 4}';
   v_detail_field text;
   o public.orders;
 begin
   perform private.require_app_role('staff');
-  if p_status is null or p_status not in ('paid', 'shipped', 'delivered', 'cancelled') then
-    perform private.raise_business_error('P0V01', 'status must be paid, shipped, delivered or cancelled',
+  if p_status is null or p_status not in ('paid', 'shipped', 'delivered', 'cancelled', 'returned') then
+    perform private.raise_business_error('P0V01', 'status must be paid, shipped, delivered, cancelled or returned',
       jsonb_build_object('errors', jsonb_build_array(jsonb_build_object(
-        'field', 'body.status', 'message', 'one of paid, shipped, delivered, cancelled'))));
+        'field', 'body.status', 'message', 'one of paid, shipped, delivered, cancelled, returned'))));
   end if;
   if p_source is null or p_source !~ '^(api|webhook:[a-z0-9][a-z0-9_-]{0,62})$' then
     raise exception 'order_transition: bad source %', p_source using errcode = 'invalid_parameter_value';
@@ -163,7 +167,8 @@ begin
     return private.order_json(p_id);
   end if;
   if not (o.status, p_status) in (('pending', 'paid'), ('pending', 'cancelled'), ('paid', 'cancelled'),
-                                   ('paid', 'shipped'), ('shipped', 'delivered')) then
+                                   ('paid', 'shipped'), ('shipped', 'delivered'), ('shipped', 'returned'),
+                                   ('delivered', 'returned')) then
     perform private.raise_business_error('P0C01', format('an order that is %s cannot become %s', o.status, p_status),
       jsonb_build_object('id', p_id, 'order_status', o.status, 'requested', p_status));
   end if;
@@ -171,7 +176,7 @@ begin
     perform private.raise_business_error('P0C01', format('the payment window of order %s has closed', o.number),
       jsonb_build_object('id', p_id, 'order_status', o.status, 'payment_due_at', private.iso(o.payment_due_at)));
   end if;
-  if o.status = 'paid' and p_status = 'cancelled' then
+  if (o.status = 'paid' and p_status = 'cancelled') or p_status = 'returned' then
     perform private.require_app_role('manager');
   end if;
 
@@ -184,12 +189,19 @@ begin
     perform private.release_reservation(o.reservation_id);
   elsif p_status = 'shipped' then
     perform private.commit_reservation(o.reservation_id);
+  elsif p_status = 'returned' then
+    insert into public.stock_movements (variant_id, location_id, kind, quantity, reason, reference_type, reference_id)
+    select i.variant_id, i.location_id, 'return', i.quantity, format('order %s returned', o.number), 'order', o.id::text
+    from public.reservation_items i
+    join public.locations l on l.id = i.location_id
+    where i.reservation_id = o.reservation_id
+    order by i.variant_id, l.priority, i.location_id;
   end if;
   return private.order_json(p_id);
 end;
 $$;
 comment on function private.order_transition(uuid, text, text, text, jsonb, integer) is
-  'Moves an order along an allowed transition with its stock work (staff and up; cancelling a paid order: manager); the same status is a no-op.';
+  'Moves an order along an allowed transition with its stock work (staff and up; cancelling a paid order or a return: manager); the same status is a no-op.';
 
 -- POST /orders/{id}/status.
 create or replace function private.set_order_status(

@@ -1,10 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import type { EventType } from "../webhooks/event-types.ts";
+import { OrderStatus } from "./schemas.ts";
 
 // The orders' outbox topics, as migrations orders_api (place_order) and orders_transitions
 // (order_record_transition) write them.
-
-const OrderStatus = z.enum(["pending", "paid", "shipped", "delivered", "cancelled"]);
 
 const OrderCreatedEventSchema = z
   .object({
@@ -41,7 +40,7 @@ export const orderEventTypes: EventType[] = [
   },
   {
     topic: "order.status_changed",
-    description: "An order moved on: paid, shipped, delivered or cancelled (with why and from where).",
+    description: "An order moved on: paid, shipped, delivered, cancelled or returned (with why and from where).",
     data: OrderStatusChangedEventSchema,
   },
 ];

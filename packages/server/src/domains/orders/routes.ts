@@ -62,10 +62,12 @@ const setOrderStatusRoute = createRoute({
   method: "post",
   path: "/orders/{id}/status",
   tags,
-  summary: "Move an order on: paid, shipped, delivered or cancelled (staff and up; cancelling a paid order: manager)",
+  summary:
+    "Move an order on: paid, shipped, delivered, cancelled or returned (staff and up; cancelling a paid order or a return: manager)",
   description:
     "pending → paid (optional payment_reference): the stock hold no longer expires. pending or paid → cancelled: the hold is released. " +
     "paid → shipped (optional tracking_number, carrier): the hold becomes sale movements. shipped → delivered. " +
+    "shipped or delivered → returned: the sold units come back as return movements. " +
     "Asking for the current status with the same details changes nothing.",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,

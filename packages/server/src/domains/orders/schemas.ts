@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 
-const OrderStatus = z.enum(["pending", "paid", "shipped", "delivered", "cancelled"]);
-const TargetStatus = z.enum(["paid", "shipped", "delivered", "cancelled"]);
+export const OrderStatus = z.enum(["pending", "paid", "shipped", "delivered", "cancelled", "returned"]);
+const TargetStatus = z.enum(["paid", "shipped", "delivered", "cancelled", "returned"]);
 const Timestamp = z.iso.datetime();
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -58,6 +58,7 @@ export const OrderSchema = z
     shipped_at: Timestamp.nullable(),
     delivered_at: Timestamp.nullable(),
     cancelled_at: Timestamp.nullable(),
+    returned_at: Timestamp.nullable(),
     history: z.array(
       z.object({
         from: OrderStatus.nullable(),

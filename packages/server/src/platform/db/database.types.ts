@@ -234,6 +234,7 @@ export type Database = {
           payment_due_at: string;
           payment_reference: string | null;
           reservation_id: string;
+          returned_at: string | null;
           shipped_at: string | null;
           shipping_address: Json | null;
           status: string;
@@ -260,6 +261,7 @@ export type Database = {
           payment_due_at: string;
           payment_reference?: string | null;
           reservation_id: string;
+          returned_at?: string | null;
           shipped_at?: string | null;
           shipping_address?: Json | null;
           status?: string;
@@ -285,6 +287,7 @@ export type Database = {
           payment_due_at?: string;
           payment_reference?: string | null;
           reservation_id?: string;
+          returned_at?: string | null;
           shipped_at?: string | null;
           shipping_address?: Json | null;
           status?: string;
