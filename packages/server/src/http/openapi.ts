@@ -48,3 +48,15 @@ export const bearerAuth = [{ bearerAuth: [] }];
 
 /** `{id}` path parameter of every resource addressed by uuid. */
 export const IdParamSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+/** A JSON response of a route: `responses: { 200: jsonResponse("The order", OrderSchema) }`. */
+export const jsonResponse = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+/** A required JSON request body of a route. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});

@@ -1,7 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../http/idempotency.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
+import {
+  bearerAuth,
+  commonErrors,
+  createRouter,
+  errorResponse,
+  IdParamSchema,
+  jsonBody,
+  jsonResponse,
+} from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import { createLocation, listLocations, updateLocation } from "./locations.ts";
@@ -41,14 +49,6 @@ import {
   verifyLedger,
 } from "./service.ts";
 
-const json = <T extends z.ZodType>(description: string, schema: T) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
 const insufficientStock = errorResponse(
   "Insufficient stock: `shortages` names each short sku with `requested` and `available`; nothing is held",
 );
@@ -66,9 +66,9 @@ const createLocationRoute = createRoute({
   summary: "Add a warehouse or shop (manager and up); it gets an empty level for every variant",
   security: bearerAuth,
   middleware: [requireRole("manager")] as const,
-  request: { body: body(CreateLocationSchema), headers: IdempotencyKeyHeaderSchema },
+  request: { body: jsonBody(CreateLocationSchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
-    201: json("The new location (for a repeated Idempotency-Key, as first created)", LocationSchema),
+    201: jsonResponse("The new location (for a repeated Idempotency-Key, as first created)", LocationSchema),
     409: errorResponse("A location with this code exists"),
     ...commonErrors,
   },
@@ -83,7 +83,7 @@ const listLocationsRoute = createRoute({
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { query: PageQuerySchema },
-  responses: { 200: json("A page of locations", pageSchema(LocationSchema)), ...commonErrors },
+  responses: { 200: jsonResponse("A page of locations", pageSchema(LocationSchema)), ...commonErrors },
 });
 
 const updateLocationRoute = createRoute({
@@ -95,9 +95,9 @@ const updateLocationRoute = createRoute({
     "Change a location: name, priority, active, fulfils_online, ... (manager and up); If-Match or `version` guards against lost updates",
   security: bearerAuth,
   middleware: [requireRole("manager")] as const,
-  request: { params: LocationCodeParamSchema, headers: IfMatchHeaderSchema, body: body(UpdateLocationSchema) },
+  request: { params: LocationCodeParamSchema, headers: IfMatchHeaderSchema, body: jsonBody(UpdateLocationSchema) },
   responses: {
-    200: json("The location (its ETag is its version)", LocationSchema),
+    200: jsonResponse("The location (its ETag is its version)", LocationSchema),
     404: notFound,
     409: errorResponse("Version conflict: the location changed since that version; `current` is how it is now"),
     ...commonErrors,
@@ -115,9 +115,12 @@ const adjustRoute = createRoute({
   summary: "Record a manual movement (staff and up); the same idempotency_key applies once",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: body(AdjustSchema) },
+  request: { body: jsonBody(AdjustSchema) },
   responses: {
-    201: json("The movement and the level after it (a replayed key answers the first movement)", AdjustResultSchema),
+    201: jsonResponse(
+      "The movement and the level after it (a replayed key answers the first movement)",
+      AdjustResultSchema,
+    ),
     404: notFound,
     409: insufficientStock,
     ...commonErrors,
@@ -132,9 +135,9 @@ const transferRoute = createRoute({
   summary: "Move stock between two locations in one transaction (staff and up); the same idempotency_key moves once",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: body(TransferSchema) },
+  request: { body: jsonBody(TransferSchema) },
   responses: {
-    201: json(
+    201: jsonResponse(
       "Both movements and both levels after them (a replayed key answers the first transfer, with Idempotent-Replayed: true)",
       TransferResultSchema,
     ),
@@ -156,7 +159,10 @@ const statusRoute = createRoute({
   middleware: [requireRole("viewer")] as const,
   request: { query: StatusQuerySchema },
   responses: {
-    200: json("One sku's stock, or a page of them", z.union([StockStatusSchema, pageSchema(StockStatusSchema)])),
+    200: jsonResponse(
+      "One sku's stock, or a page of them",
+      z.union([StockStatusSchema, pageSchema(StockStatusSchema)]),
+    ),
     404: notFound,
     ...commonErrors,
   },
@@ -171,7 +177,7 @@ const historyRoute = createRoute({
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { query: HistoryQuerySchema },
-  responses: { 200: json("A page of movements", pageSchema(MovementSchema)), 404: notFound, ...commonErrors },
+  responses: { 200: jsonResponse("A page of movements", pageSchema(MovementSchema)), 404: notFound, ...commonErrors },
 });
 
 const verifyRoute = createRoute({
@@ -183,7 +189,7 @@ const verifyRoute = createRoute({
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
   responses: {
-    200: json("Levels checked and every mismatch (none when the books balance)", VerifyResultSchema),
+    200: jsonResponse("Levels checked and every mismatch (none when the books balance)", VerifyResultSchema),
     ...commonErrors,
   },
 });
@@ -197,7 +203,7 @@ const suggestionsRoute = createRoute({
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { query: SuggestionQuerySchema },
-  responses: { 200: json("A page of suggestions", pageSchema(ReorderSuggestionSchema)), ...commonErrors },
+  responses: { 200: jsonResponse("A page of suggestions", pageSchema(ReorderSuggestionSchema)), ...commonErrors },
 });
 
 const levelPolicyRoute = createRoute({
@@ -208,9 +214,9 @@ const levelPolicyRoute = createRoute({
   summary: "Set a level's reorder_point, reorder_quantity and allow_backorder (manager and up)",
   security: bearerAuth,
   middleware: [requireRole("manager")] as const,
-  request: { body: body(LevelPolicySchema) },
+  request: { body: jsonBody(LevelPolicySchema) },
   responses: {
-    200: json("The level", LevelSchema),
+    200: jsonResponse("The level", LevelSchema),
     404: notFound,
     409: errorResponse("Backorders cannot be turned off while more is reserved than on hand"),
     ...commonErrors,
@@ -231,7 +237,7 @@ const suggestionAction = (action: "resolve" | "dismiss") =>
     middleware: [requireRole("staff")] as const,
     request: { params: IdParamSchema },
     responses: {
-      200: json("The suggestion", ReorderSuggestionSchema),
+      200: jsonResponse("The suggestion", ReorderSuggestionSchema),
       404: errorResponse("Unknown reorder suggestion"),
       409: errorResponse(action === "resolve" ? "The suggestion was dismissed" : "The suggestion was resolved"),
       ...commonErrors,
@@ -249,9 +255,9 @@ const reserveRoute = createRoute({
   summary: "Reserve every line or none (staff and up, service role)",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: body(ReserveSchema), headers: IdempotencyKeyHeaderSchema },
+  request: { body: jsonBody(ReserveSchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
-    201: json("The active reservation; a line may be split across locations", ReservationSchema),
+    201: jsonResponse("The active reservation; a line may be split across locations", ReservationSchema),
     409: insufficientStock,
     ...commonErrors,
   },
@@ -271,7 +277,7 @@ const reservationAction = (action: "release" | "commit") =>
     middleware: [requireRole("staff")] as const,
     request: { params: IdParamSchema },
     responses: {
-      200: json("The reservation", ReservationSchema),
+      200: jsonResponse("The reservation", ReservationSchema),
       404: notFound,
       409: errorResponse(
         action === "release"
@@ -291,7 +297,7 @@ const getReservationRoute = createRoute({
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { params: IdParamSchema },
-  responses: { 200: json("The reservation", ReservationSchema), 404: notFound, ...commonErrors },
+  responses: { 200: jsonResponse("The reservation", ReservationSchema), 404: notFound, ...commonErrors },
 });
 
 type Reservation = z.infer<typeof ReservationSchema>;

@@ -1,3 +1,4 @@
+import { callAsUser } from "../../platform/db/call.ts";
 import type { Db, DbClaims } from "../../platform/db/types.ts";
 import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
 
@@ -5,15 +6,10 @@ import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
 // call into one SQL function, run as the caller so the function can check the caller's role.
 // Nothing here reads a number, decides and writes it back.
 
-async function call<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
-  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
-  return rows[0]?.result as T;
-}
-
 type Json = Record<string, unknown>;
 
 export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
-  return call<Json & { replayed: boolean }>(
+  return callAsUser<Json & { replayed: boolean }>(
     db,
     claims,
     "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result",
@@ -31,7 +27,7 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
 }
 
 export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
-  return call<Json & { replayed: boolean }>(
+  return callAsUser<Json & { replayed: boolean }>(
     db,
     claims,
     "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result",
@@ -47,7 +43,7 @@ export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
 }
 
 export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {
-  return call<Json>(db, claims, "select private.set_level_policy($1, $2, $3, $4, $5) as result", [
+  return callAsUser<Json>(db, claims, "select private.set_level_policy($1, $2, $3, $4, $5) as result", [
     input.sku,
     input.location_code,
     input.reorder_point ?? null,
@@ -57,11 +53,11 @@ export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {
 }
 
 export function closeReorderSuggestion(db: Db, claims: DbClaims, id: string, status: "resolved" | "dismissed") {
-  return call<Json>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [id, status]);
+  return callAsUser<Json>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [id, status]);
 }
 
 export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempotencyKey?: string) {
-  return call<Json & { replayed: boolean }>(
+  return callAsUser<Json & { replayed: boolean }>(
     db,
     claims,
     "select private.reserve_stock($1::jsonb, $2, $3, $4, $5) as result",
@@ -76,15 +72,15 @@ export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempoten
 }
 
 export function releaseReservation(db: Db, claims: DbClaims, id: string) {
-  return call<Json>(db, claims, "select private.release_reservation($1) as result", [id]);
+  return callAsUser<Json>(db, claims, "select private.release_reservation($1) as result", [id]);
 }
 
 export function commitReservation(db: Db, claims: DbClaims, id: string) {
-  return call<Json>(db, claims, "select private.commit_reservation($1) as result", [id]);
+  return callAsUser<Json>(db, claims, "select private.commit_reservation($1) as result", [id]);
 }
 
 export function getReservation(db: Db, claims: DbClaims, id: string) {
-  return call<Json>(db, claims, "select private.get_reservation($1) as result", [id]);
+  return callAsUser<Json>(db, claims, "select private.get_reservation($1) as result", [id]);
 }
 
 export function stockStatus(
@@ -92,7 +88,7 @@ export function stockStatus(
   claims: DbClaims,
   query: { sku?: string; location_code?: string; stock?: string; after?: string; limit: number },
 ) {
-  return call<Json[]>(db, claims, "select private.stock_status($1, $2, $3, $4, $5) as result", [
+  return callAsUser<Json[]>(db, claims, "select private.stock_status($1, $2, $3, $4, $5) as result", [
     query.sku ?? null,
     query.location_code ?? null,
     query.stock ?? null,
@@ -106,7 +102,7 @@ export function stockHistory(
   claims: DbClaims,
   query: { sku?: string; location_code?: string; beforeId?: number; limit: number },
 ) {
-  return call<(Json & { id: number })[]>(db, claims, "select private.stock_history($1, $2, $3, $4) as result", [
+  return callAsUser<(Json & { id: number })[]>(db, claims, "select private.stock_history($1, $2, $3, $4) as result", [
     query.sku ?? null,
     query.location_code ?? null,
     query.beforeId ?? null,
@@ -119,7 +115,7 @@ export function listReorderSuggestions(
   claims: DbClaims,
   query: { status: string | null; before?: [string, string]; limit: number },
 ) {
-  return call<(Json & { id: string; cursor_created_at: string })[]>(
+  return callAsUser<(Json & { id: string; cursor_created_at: string })[]>(
     db,
     claims,
     "select private.list_reorder_suggestions($1, $2, $3, $4) as result",
@@ -128,5 +124,10 @@ export function listReorderSuggestions(
 }
 
 export function verifyLedger(db: Db, claims: DbClaims) {
-  return call<{ checked: number; mismatches: Json[] }>(db, claims, "select private.check_stock_ledger() as result", []);
+  return callAsUser<{ checked: number; mismatches: Json[] }>(
+    db,
+    claims,
+    "select private.check_stock_ledger() as result",
+    [],
+  );
 }

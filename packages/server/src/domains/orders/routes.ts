@@ -1,17 +1,20 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../http/idempotency.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
+import {
+  bearerAuth,
+  commonErrors,
+  createRouter,
+  errorResponse,
+  IdParamSchema,
+  jsonBody,
+  jsonResponse,
+} from "../../http/openapi.ts";
 import { decodeCursor, pageSchema, toPage } from "../../http/pagination.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import { OrderListQuerySchema, OrderSchema, PlaceOrderSchema, SetOrderStatusSchema } from "./schemas.ts";
 import { getOrder, listOrders, placeOrder, setOrderStatus } from "./service.ts";
 
-const json = <T extends z.ZodType>(description: string, schema: T) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
 const notFound = errorResponse("No such order");
 const tags = ["orders"];
 
@@ -25,9 +28,9 @@ const placeOrderRoute = createRoute({
     "All lines or nothing: an unknown sku, an unpublished product, a second currency or a shortage refuses the whole order and holds nothing.",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: body(PlaceOrderSchema), headers: IdempotencyKeyHeaderSchema },
+  request: { body: jsonBody(PlaceOrderSchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
-    201: json("The pending order (for a repeated Idempotency-Key, the first one)", OrderSchema),
+    201: jsonResponse("The pending order (for a repeated Idempotency-Key, the first one)", OrderSchema),
     409: errorResponse("Insufficient stock: `shortages` names each short sku; nothing is held"),
     ...commonErrors,
   },
@@ -42,7 +45,7 @@ const listOrdersRoute = createRoute({
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { query: OrderListQuerySchema },
-  responses: { 200: json("A page of orders", pageSchema(OrderSchema)), ...commonErrors },
+  responses: { 200: jsonResponse("A page of orders", pageSchema(OrderSchema)), ...commonErrors },
 });
 
 const getOrderRoute = createRoute({
@@ -54,7 +57,7 @@ const getOrderRoute = createRoute({
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { params: IdParamSchema },
-  responses: { 200: json("The order (its ETag is its version)", OrderSchema), 404: notFound, ...commonErrors },
+  responses: { 200: jsonResponse("The order (its ETag is its version)", OrderSchema), 404: notFound, ...commonErrors },
 });
 
 const setOrderStatusRoute = createRoute({
@@ -71,9 +74,9 @@ const setOrderStatusRoute = createRoute({
     "Asking for the current status with the same details changes nothing.",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { params: IdParamSchema, headers: IfMatchHeaderSchema, body: body(SetOrderStatusSchema) },
+  request: { params: IdParamSchema, headers: IfMatchHeaderSchema, body: jsonBody(SetOrderStatusSchema) },
   responses: {
-    200: json("The order after the transition", OrderSchema),
+    200: jsonResponse("The order after the transition", OrderSchema),
     404: notFound,
     409: errorResponse(
       "The transition is not allowed from the order's status, the payment window has closed, the version is stale " +

@@ -1,14 +1,10 @@
 import { idempotentAsUser } from "../../http/idempotency.ts";
+import { callAsUser } from "../../platform/db/call.ts";
 import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 import type { Order, PlaceOrder, SetOrderStatus } from "./schemas.ts";
 
 // Every order rule lives in SQL (supabase/migrations/2026112205xxxx_orders*): each function here is
 // one call into one SQL function, run as the caller so it can check the caller's role.
-
-async function call<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
-  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
-  return rows[0]?.result as T;
-}
 
 export function placeOrder(
   db: Db,
@@ -25,7 +21,7 @@ export function placeOrder(
 }
 
 export function getOrder(db: Db, claims: DbClaims, id: string) {
-  return call<Order>(db, claims, "select private.get_order($1) as result", [id]);
+  return callAsUser<Order>(db, claims, "select private.get_order($1) as result", [id]);
 }
 
 export function listOrders(
@@ -33,7 +29,7 @@ export function listOrders(
   claims: DbClaims,
   query: { status?: string; customer_email?: string; before?: [string, string]; limit: number },
 ) {
-  return call<(Order & { cursor_created_at: string })[]>(
+  return callAsUser<(Order & { cursor_created_at: string })[]>(
     db,
     claims,
     "select private.list_orders($1, $2, $3, $4, $5) as result",
@@ -59,7 +55,7 @@ export function setOrderStatus(
   change: Transition,
   expectedVersion: number | null,
 ) {
-  return call<Order>(db, claims, "select private.set_order_status($1, $2, $3, $4::jsonb, $5) as result", [
+  return callAsUser<Order>(db, claims, "select private.set_order_status($1, $2, $3, $4::jsonb, $5) as result", [
     id,
     change.status,
     change.reason ?? null,

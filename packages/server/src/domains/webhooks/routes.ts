@@ -4,7 +4,15 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/env.ts";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../http/idempotency.ts";
 import { requireRole } from "../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../http/openapi.ts";
+import {
+  bearerAuth,
+  commonErrors,
+  createRouter,
+  errorResponse,
+  IdParamSchema,
+  jsonBody,
+  jsonResponse,
+} from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
 import { Problem } from "../../http/problems.ts";
 import { eventTypes, webhookEnvelope } from "./event-types.ts";
@@ -46,14 +54,6 @@ const adminOnly = {
   middleware: [requireRole("admin"), managedHere],
   description: SVIX_MODE_NOTE,
 };
-const json = <T extends z.ZodType>(description: string, schema: T) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
 const notFound = errorResponse("No such endpoint or delivery");
 const managedElsewhere = { 409: errorResponse("Svix Cloud mode: endpoints are managed in Svix") };
 
@@ -69,9 +69,12 @@ const createEndpoint = createRoute({
   path: "/webhooks/endpoints",
   summary: "Register an endpoint; the response carries its signing secret, shown only this once",
   description: `${SVIX_MODE_NOTE} A repeated Idempotency-Key (same admin, same body, within 24 hours) answers the first response, secret included.`,
-  request: { body: body(CreateEndpointBodySchema), headers: IdempotencyKeyHeaderSchema },
+  request: { body: jsonBody(CreateEndpointBodySchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
-    201: json("The endpoint and its secret (for a repeated Idempotency-Key, the first ones)", CreatedEndpointSchema),
+    201: jsonResponse(
+      "The endpoint and its secret (for a repeated Idempotency-Key, the first ones)",
+      CreatedEndpointSchema,
+    ),
     ...managedElsewhere,
     ...commonErrors,
   },
@@ -84,7 +87,11 @@ const listEndpoints = createRoute({
   path: "/webhooks/endpoints",
   summary: "Every endpoint",
   request: { query: PageQuerySchema },
-  responses: { 200: json("A page of endpoints", pageSchema(EndpointSchema)), ...managedElsewhere, ...commonErrors },
+  responses: {
+    200: jsonResponse("A page of endpoints", pageSchema(EndpointSchema)),
+    ...managedElsewhere,
+    ...commonErrors,
+  },
 });
 
 const getEndpoint = createRoute({
@@ -94,7 +101,7 @@ const getEndpoint = createRoute({
   path: "/webhooks/endpoints/{id}",
   summary: "One endpoint (without its secret)",
   request: { params: IdParamSchema },
-  responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
+  responses: { 200: jsonResponse("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const updateEndpoint = createRoute({
@@ -103,8 +110,8 @@ const updateEndpoint = createRoute({
   method: "patch",
   path: "/webhooks/endpoints/{id}",
   summary: "Change an endpoint; `enabled: true` re-enables one that was disabled",
-  request: { params: IdParamSchema, body: body(UpdateEndpointBodySchema) },
-  responses: { 200: json("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
+  request: { params: IdParamSchema, body: jsonBody(UpdateEndpointBodySchema) },
+  responses: { 200: jsonResponse("The endpoint", EndpointSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const deleteEndpoint = createRoute({
@@ -127,7 +134,12 @@ const rotateSecret = createRoute({
     params: IdParamSchema,
     body: { required: false, content: { "application/json": { schema: RotateSecretBodySchema } } },
   },
-  responses: { 200: json("The new secret", RotatedSecretSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
+  responses: {
+    200: jsonResponse("The new secret", RotatedSecretSchema),
+    404: notFound,
+    ...managedElsewhere,
+    ...commonErrors,
+  },
 });
 
 const testEndpoint = createRoute({
@@ -137,7 +149,7 @@ const testEndpoint = createRoute({
   path: "/webhooks/endpoints/{id}/test",
   summary: "Send a `webhook.test` event to this endpoint",
   request: { params: IdParamSchema },
-  responses: { 202: json("Queued", TestQueuedSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
+  responses: { 202: jsonResponse("Queued", TestQueuedSchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const replay = createRoute({
@@ -148,7 +160,7 @@ const replay = createRoute({
   summary: "Send again every matching event since a time (until another)",
   request: { params: IdParamSchema, query: ReplayQuerySchema },
   responses: {
-    202: json("How many deliveries were queued", QueuedSchema),
+    202: jsonResponse("How many deliveries were queued", QueuedSchema),
     404: notFound,
     ...managedElsewhere,
     ...commonErrors,
@@ -162,7 +174,11 @@ const listDeliveries = createRoute({
   path: "/webhooks/deliveries",
   summary: "Deliveries, newest first, by endpoint and status",
   request: { query: PageQuerySchema.extend(DeliveryQuerySchema.shape) },
-  responses: { 200: json("A page of deliveries", pageSchema(DeliverySchema)), ...managedElsewhere, ...commonErrors },
+  responses: {
+    200: jsonResponse("A page of deliveries", pageSchema(DeliverySchema)),
+    ...managedElsewhere,
+    ...commonErrors,
+  },
 });
 
 const getDelivery = createRoute({
@@ -173,7 +189,7 @@ const getDelivery = createRoute({
   summary: "One delivery with every attempt",
   request: { params: DeliveryIdParamSchema },
   responses: {
-    200: json("The delivery", DeliveryWithAttemptsSchema),
+    200: jsonResponse("The delivery", DeliveryWithAttemptsSchema),
     404: notFound,
     ...managedElsewhere,
     ...commonErrors,
@@ -187,7 +203,7 @@ const retryDelivery = createRoute({
   path: "/webhooks/deliveries/{id}/retry",
   summary: "Attempt a delivery again now, with a fresh retry schedule",
   request: { params: DeliveryIdParamSchema },
-  responses: { 202: json("Queued", DeliverySchema), 404: notFound, ...managedElsewhere, ...commonErrors },
+  responses: { 202: jsonResponse("Queued", DeliverySchema), 404: notFound, ...managedElsewhere, ...commonErrors },
 });
 
 const listEventTypes = createRoute({
@@ -196,7 +212,7 @@ const listEventTypes = createRoute({
   path: "/webhooks/event-types",
   tags,
   summary: "The event catalogue: every topic with the JSON Schema of its webhook body",
-  responses: { 200: json("Every event type", z.object({ data: z.array(EventTypeSchema) })) },
+  responses: { 200: jsonResponse("Every event type", z.object({ data: z.array(EventTypeSchema) })) },
 });
 
 const receive = createRoute({
@@ -212,8 +228,8 @@ const receive = createRoute({
     "configured source (stored, not applied).",
   request: { params: SourceParamSchema },
   responses: {
-    200: json("Applied, or a repeat of a message already applied", InboundResultSchema),
-    202: json("Verified and stored; this source has no handler to apply it", InboundResultSchema),
+    200: jsonResponse("Applied, or a repeat of a message already applied", InboundResultSchema),
+    202: jsonResponse("Verified and stored; this source has no handler to apply it", InboundResultSchema),
     401: errorResponse("Bad signature or stale timestamp"),
     404: errorResponse("Unknown source, or the message names an unknown order or sku"),
     409: errorResponse("The message asks for a change its subject's state refuses (such as shipping a pending order)"),
