@@ -1,18 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createTestApp } from "./helpers/app.ts";
+import { createTestApp, type TestResponse, tally } from "./helpers/app.ts";
 import { onPostgres, useTestDatabase } from "./helpers/db.ts";
 import { createLocation, createVariants, ledgerMismatches, level, receive, uniqueSku } from "./helpers/inventory.ts";
 
 // Many connections racing for the same rows: real PostgreSQL only (PGlite has one connection).
 const ctx = useTestDatabase({ poolMax: 25 });
-
-type Response = Awaited<ReturnType<ReturnType<typeof createTestApp>["request"]>>;
-
-function tally(responses: Response[]) {
-  const byStatus: Record<number, number> = {};
-  for (const response of responses) byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
-  return byStatus;
-}
 
 async function activeHeld(sku: string): Promise<number> {
   const { rows } = await ctx.db.query<{ n: number }>(
@@ -97,8 +89,8 @@ describe.skipIf(!onPostgres)("reservations under concurrency on postgres", () =>
     await createVariants(ctx.db, [sku]);
     await receive(ctx.db, sku, "main", 100);
 
-    const work: Promise<Response & { op: string }>[] = [];
-    const tag = (op: string, promise: Promise<Response>) => promise.then((response) => ({ ...response, op }));
+    const work: Promise<TestResponse & { op: string }>[] = [];
+    const tag = (op: string, promise: Promise<TestResponse>) => promise.then((response) => ({ ...response, op }));
     for (let i = 0; i < 150; i++) {
       work.push(
         tag(

@@ -1,26 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { createTestApp } from "./helpers/app.ts";
+import { createTestApp, tally } from "./helpers/app.ts";
 import { onPostgres, useTestDatabase } from "./helpers/db.ts";
-import { ledgerMismatches, level, receive, uniqueSku } from "./helpers/inventory.ts";
-import { createSellableVariants, customer, elapsePaymentWindow } from "./helpers/orders.ts";
+import { ledgerMismatches, level } from "./helpers/inventory.ts";
+import { customer, elapsePaymentWindow, stocked as stockedAt } from "./helpers/orders.ts";
 
 // Many connections racing for the same orders and stock: real PostgreSQL only.
 const ctx = useTestDatabase({ poolMax: 25 });
 
-type Response = Awaited<ReturnType<ReturnType<typeof createTestApp>["request"]>>;
-
-function tally(responses: Response[]) {
-  const byStatus: Record<number, number> = {};
-  for (const response of responses) byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
-  return byStatus;
-}
-
-async function stocked(prefix: string, quantity: number) {
-  const sku = uniqueSku(prefix);
-  await createSellableVariants(ctx.db, [sku]);
-  await receive(ctx.db, sku, "main", quantity);
-  return sku;
-}
+const stocked = (prefix: string, quantity: number) => stockedAt(ctx.db, prefix, quantity);
 
 async function statusEvents(orderIds: string[]) {
   const { rows } = await ctx.db.query<{ id: string; n: number }>(

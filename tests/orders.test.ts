@@ -2,18 +2,14 @@ import { describe, expect, it } from "vitest";
 import { createTestApp } from "./helpers/app.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 import { createVariants, ledgerMismatches, level, receive, uniqueSku } from "./helpers/inventory.ts";
-import { createSellableVariants, customer, elapsePaymentWindow, orderEvents } from "./helpers/orders.ts";
+import { customer, elapsePaymentWindow, orderEvents, stocked as stockedAt } from "./helpers/orders.ts";
 
 const ctx = useTestDatabase();
 const api = () => createTestApp(ctx.db);
 const PROBLEM = "https://storekeep.dev/problems/";
 
-async function stocked(prefix: string, quantity: number, options: { price?: number; currency?: string } = {}) {
-  const sku = uniqueSku(prefix);
-  await createSellableVariants(ctx.db, [sku], options);
-  await receive(ctx.db, sku, "main", quantity);
-  return sku;
-}
+const stocked = (prefix: string, quantity: number, options: { price?: number; currency?: string } = {}) =>
+  stockedAt(ctx.db, prefix, quantity, options);
 
 async function place(items: { sku: string; quantity: number }[], extra: Record<string, unknown> = {}) {
   return api().request("POST", "/v1/orders", { as: "staff", body: { items, customer, ...extra } });

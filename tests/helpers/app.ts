@@ -43,3 +43,12 @@ export function createTestApp(db: Db, env: Record<string, string> = {}) {
 
   return { app, services, config, request };
 }
+
+export type TestResponse = Awaited<ReturnType<ReturnType<typeof createTestApp>["request"]>>;
+
+/** How many responses had each status: `{ 201: 50, 409: 150 }`. */
+export function tally(responses: TestResponse[]): Record<number, number> {
+  const byStatus: Record<number, number> = {};
+  for (const response of responses) byStatus[response.status] = (byStatus[response.status] ?? 0) + 1;
+  return byStatus;
+}

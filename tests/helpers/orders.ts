@@ -1,5 +1,5 @@
 import type { Db } from "../../packages/server/src/platform/db/types.ts";
-import { createVariants } from "./inventory.ts";
+import { createVariants, receive, uniqueSku } from "./inventory.ts";
 
 /** A published product with one variant per sku (price 1000 EUR each, or as given), as the owner. */
 export async function createSellableVariants(
@@ -18,6 +18,19 @@ export async function createSellableVariants(
     [ids],
   );
   return ids;
+}
+
+/** A fresh sellable sku with `quantity` received at `main`. */
+export async function stocked(
+  db: Db,
+  prefix: string,
+  quantity: number,
+  options: { price?: number; currency?: string } = {},
+): Promise<string> {
+  const sku = uniqueSku(prefix);
+  await createSellableVariants(db, [sku], options);
+  await receive(db, sku, "main", quantity);
+  return sku;
 }
 
 export const customer = { email: "ada@example.com", name: "Ada Lovelace" };
