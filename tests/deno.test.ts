@@ -14,6 +14,7 @@ const ROOT = join(import.meta.dirname, "..");
 const DENO = join(ROOT, "node_modules", ".bin", "deno");
 /** Generous: a cold Deno cache first downloads ~20 npm packages (measured 2-3 s on a fast link; a warm boot ~1-2 s). */
 const BOOT_TIMEOUT_MS = 180_000;
+const METRICS_TOKEN = "deno-metrics-token-0123456789";
 
 interface DenoServer {
   url: string;
@@ -83,7 +84,7 @@ describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
 
   beforeAll(async () => {
     if (!ctx.url) throw new Error("useTestDatabase() gave no URL on Postgres");
-    const env = { DATABASE_URL: ctx.url, SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET };
+    const env = { DATABASE_URL: ctx.url, SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET, METRICS_TOKEN };
     // One after the other: the first boot fills Deno's npm cache, the second reuses it.
     api = await bootDeno("functions/api/index.ts", "/api/v1/health", env);
     servers.push(api);
@@ -107,6 +108,23 @@ describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
     const response = await fetch(`${api.url}/api/v1/health`);
     expect(response.status, api.output()).toBe(200);
     expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("api: /api/v1/metrics serves prom-client's text under Deno, with the SQL gauges", async () => {
+    await fetch(`${api.url}/api/v1/health`);
+    const refused = await fetch(`${api.url}/api/v1/metrics`);
+    expect(refused.status, api.output()).toBe(401);
+    const response = await fetch(`${api.url}/api/v1/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    const text = await response.text();
+    expect(response.status, api.output()).toBe(200);
+    expect(text).toMatch(
+      /^storekeep_http_request_duration_seconds_count\{route="\/api\/v1\/health",method="GET",status="200"\} [1-9]/m,
+    );
+    expect(text).toMatch(/^storekeep_reservations\{status="active"\} \d+$/m);
+    expect(text).toMatch(/^storekeep_db_pool_connections\{state="in_use"\} \d+$/m);
+    expect(text).not.toContain("storekeep_metrics_collector_failures_total{");
   });
 
   it("jobs: GET /jobs without a token is refused with a 401 problem", async () => {

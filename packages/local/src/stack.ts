@@ -4,7 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../server/src/app.ts";
 import type { Services } from "../../server/src/http/env.ts";
-import { jobs } from "../../server/src/jobs/registry.ts";
+import { jobs, runJob } from "../../server/src/jobs/registry.ts";
 import { createServices } from "../../server/src/main.ts";
 import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/platform/config.ts";
 import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
@@ -112,8 +112,7 @@ function withoutFunctionsPrefix(request: Request): Request {
 function startJobTimers(services: Services): ReturnType<typeof setInterval>[] {
   return jobs.map((job) => {
     const timer = setInterval(() => {
-      job
-        .run(services.db, services)
+      runJob(job, services)
         .then((result) => services.logger.debug("job ran", { job: job.name, ...result }))
         .catch((error: unknown) =>
           services.logger.error("job failed", {

@@ -5,6 +5,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
+import { metricsRoutes } from "./domains/observability/routes.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types.ts";
@@ -12,6 +13,7 @@ import { webhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
+import { httpMetrics } from "./http/middleware/metrics.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { notFoundHandler } from "./http/not-found.ts";
 
@@ -31,10 +33,16 @@ const ALLOWED_HEADERS = [
   "x-client-info",
 ];
 
+export interface AppOptions {
+  /** Request metrics middleware (default on; bench/http turns it off to measure its cost). */
+  httpMetrics?: boolean;
+}
+
 /** The `api` edge function: every route under `/api/v1`, the same on Deno and Node. */
-export function createApp(services: Services) {
+export function createApp(services: Services, options: AppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>().basePath("/api");
 
+  if (options.httpMetrics !== false) app.use("*", httpMetrics(services.metrics));
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
   app.use("*", async (c, next) => {
     c.set("services", services);
@@ -52,6 +60,8 @@ export function createApp(services: Services) {
       maxAge: 600,
     }),
   );
+  // Before authentication: the scraper's bearer token is METRICS_TOKEN, not a JWT.
+  app.route("/v1", metricsRoutes);
   app.use("*", authenticate);
 
   app.route("/v1", systemRoutes);

@@ -1,16 +1,24 @@
 import { createApp } from "./app.ts";
+import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createTokenVerifier } from "./http/auth.ts";
 import type { Services } from "./http/env.ts";
 import { createLogger } from "./http/logger.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
+import { instrumentDb } from "./platform/db/instrumented.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
+import { createMetrics } from "./platform/metrics.ts";
 
 /** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
 export function createServices(config: Config, options: { db?: Db; dns?: HostResolver } = {}): Services {
-  const db = options.db ?? createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax });
+  const metrics = createMetrics();
+  const db = instrumentDb(
+    options.db ?? createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax }),
+    metrics,
+  );
+  registerDatabaseMetrics(metrics, db);
   const logger = createLogger(config.logLevel);
   const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
   return {
@@ -18,6 +26,7 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     db,
     tokens: createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
     logger,
+    metrics,
     dns,
     webhooks: createWebhookSender(config, { db, resolver: dns, logger }),
     readiness: {

@@ -3,7 +3,7 @@ import type { AppEnv, Services } from "../http/env.ts";
 import { handleError } from "../http/errors.ts";
 import { authenticate, requireRole } from "../http/middleware/authenticate.ts";
 import { Problem } from "../http/problems.ts";
-import { findJob, jobs } from "./registry.ts";
+import { findJob, jobs, runJob } from "./registry.ts";
 
 /** The `jobs` edge function: a scheduler (pg_cron + pg_net, or any cron) POSTs /jobs/<name>. */
 export function createJobsApp(services: Services) {
@@ -20,7 +20,7 @@ export function createJobsApp(services: Services) {
   app.post("/:name", requireRole("admin"), async (c) => {
     const job = findJob(c.req.param("name"));
     if (!job) throw new Problem("not-found", `no job named ${c.req.param("name")}`);
-    const result = await job.run(services.db, services);
+    const result = await runJob(job, services);
     services.logger.info("job ran", { job: job.name, request_id: c.var.requestId, ...result });
     return c.json({ job: job.name, result });
   });

@@ -71,6 +71,51 @@ jobs.push(
   },
 );
 
+// Inventory: record the stock ledger check for the metrics endpoint (production also schedules
+// this with pg_cron); a mismatch is an alert, never a silent repair.
+jobs.push({
+  name: "inventory.check_ledger",
+  intervalMs: 5 * 60_000,
+  async run(db) {
+    const { rows } = await db.query<{ result: { checked: number; mismatches: number } }>(
+      "select private.record_ledger_check() as result",
+    );
+    return { ...rows[0]?.result };
+  },
+});
+
+/**
+ * Runs a job and counts the run (ok or failed, and its duration) in `private.job_runs`, where the
+ * metrics endpoint reads runs, failures and lag across every instance. Rethrows the job's error.
+ */
+export async function runJob(job: Job, services: Services): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  let error: unknown;
+  let result: Record<string, unknown> = {};
+  try {
+    result = await job.run(services.db, services);
+  } catch (caught) {
+    error = caught;
+  }
+  await services.db
+    .query("select private.record_job_run($1, $2, $3, $4, $5)", [
+      job.name,
+      Math.max(1, Math.round(job.intervalMs / 1000)),
+      error === undefined,
+      Math.round(performance.now() - started),
+      error === undefined ? null : error instanceof Error ? error.message : String(error),
+    ])
+    // Counting the run must not hide the job's own outcome (the database may be what failed).
+    .catch((recording: unknown) =>
+      services.logger.warn("job run not recorded", {
+        job: job.name,
+        message: recording instanceof Error ? recording.message : String(recording),
+      }),
+    );
+  if (error !== undefined) throw error;
+  return result;
+}
+
 export function findJob(name: string): Job | undefined {
   return jobs.find((job) => job.name === name);
 }

@@ -58,6 +58,14 @@ export const configSchema = z
       .string()
       .regex(/^[a-zA-Z0-9_.-]{1,256}$/, "letters, digits, -, _ and . (a Svix application uid)")
       .default("storekeep"),
+    // GET /v1/metrics answers only to this bearer token; unset, the route does not exist (404).
+    METRICS_TOKEN: z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, "must be 16-256 printable characters without spaces")
+      .optional(),
+    // Unhandled errors go to Sentry when set; unset, they are only logged.
+    SENTRY_DSN: optionalUrl,
+    SENTRY_ENVIRONMENT: z.string().min(1).max(64).optional(),
   })
   .refine((env) => !env.SVIX_SERVER_URL || env.SVIX_API_KEY, {
     message: "SVIX_SERVER_URL needs SVIX_API_KEY",
@@ -77,6 +85,8 @@ export const configSchema = z
     svix: env.SVIX_API_KEY
       ? { apiKey: env.SVIX_API_KEY, serverUrl: env.SVIX_SERVER_URL, appUid: env.SVIX_APP_UID }
       : undefined,
+    metricsToken: env.METRICS_TOKEN,
+    sentry: env.SENTRY_DSN ? { dsn: env.SENTRY_DSN, environment: env.SENTRY_ENVIRONMENT } : undefined,
   }))
   .refine((config) => config.jwtSecret || config.jwksUrl, {
     message: "set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL (or SUPABASE_URL) so tokens can be verified",

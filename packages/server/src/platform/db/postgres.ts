@@ -51,5 +51,6 @@ export function createPostgresDb(url: string, options: { max?: number; applicati
     transaction: (work) => transaction(work),
     asUser: (claims, work) => transaction(work, claims),
     close: () => pool.end(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }

@@ -29,6 +29,15 @@ export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   asUser<T>(claims: DbClaims, work: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Connections of a pool (absent for a single connection such as PGlite's). */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  /** Callers queued for a connection. */
+  waiting: number;
 }
 
 export const ROLE_SQL =
