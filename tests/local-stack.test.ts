@@ -21,6 +21,12 @@ describe.skipIf(engine !== "pglite")("the local stack (npm start)", () => {
       const token = await mintStaffToken(first.config.jwtSecret ?? "", "admin");
       const me = await fetch(`${first.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(await me.json()).toMatchObject({ app_role: "admin" });
+      // The metrics URL `npm start` prints answers to the token it prints.
+      const metrics = await fetch(`${first.url}/v1/metrics`, {
+        headers: { authorization: `Bearer ${first.config.metricsToken}` },
+      });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('storekeep_http_request_duration_seconds_count{route="/api/v1/me"');
       await first.close();
 
       const second = await startLocalStack({ env, dataDir, port: 0, runJobs: false });

@@ -111,6 +111,11 @@ as $$
       from public.reservations where status = 'active' and expires_at <= now()
     ),
     'reservations_expired', (select count(*) from public.reservations where status = 'expired'),
+    -- Throughput as the highest id so far (read from the primary key): a rolled-back insert
+    -- still uses an id, so the rate is an upper bound.
+    'stock_movements_total', (select coalesce(max(id), 0) from public.stock_movements),
+    'events_total', (select coalesce(max(id), 0) from private.events),
+    'reorder_suggestions_open', (select count(*) from public.reorder_suggestions where status = 'open'),
     'ledger', (
       select jsonb_build_object('checked_at', extract(epoch from c.checked_at),
                                 'levels_checked', c.levels_checked, 'mismatches', c.mismatches)
@@ -130,7 +135,7 @@ as $$
   );
 $$;
 comment on function private.metrics_snapshot() is
-  'Database-side metrics (webhook backlog, reservations, last ledger check, job runs) as one JSON object.';
+  'Database-side metrics (webhook backlog, reservations, stock throughput, last ledger check, job runs) as one JSON object.';
 
 -- A partial index keeps the expired count cheap while expired reservations pile up.
 create index reservations_expired_idx on public.reservations (id) where status = 'expired';

@@ -24,6 +24,9 @@ export const LOCAL_DEFAULTS = {
   WEBHOOKS_ALLOW_PRIVATE_URLS: "true",
 };
 
+/** The local stack's metrics token when METRICS_TOKEN is unset (local only, like the JWT secret). */
+export const LOCAL_METRICS_TOKEN = "storekeep-local-metrics-token";
+
 /** Supabase local serves functions at /functions/v1/<name>; the function itself sees /<name>/... */
 export const FUNCTIONS_PREFIX = "/functions/v1";
 
@@ -66,7 +69,11 @@ export async function openLocalDatabase(
 
 /** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const config = loadConfig({ ...LOCAL_DEFAULTS, ...(options.env ?? process.env) });
+  const config = loadConfig({
+    ...LOCAL_DEFAULTS,
+    METRICS_TOKEN: LOCAL_METRICS_TOKEN,
+    ...(options.env ?? process.env),
+  });
   const { db, events } = await openLocalDatabase(config, options);
   const migration = await migrate(db, { seed: true });
   const services = createServices(config, { db, dns: nodeResolver });

@@ -31,6 +31,7 @@ Storekeep is up in ${seconds}s on ${database}; ${stack.migration.applied.length}
   API        ${stack.url}/v1/health
   Reference  ${stack.url}/v1/docs
   OpenAPI    ${stack.url}/v1/openapi.json
+  Metrics    ${stack.url}/v1/metrics  (Authorization: Bearer ${stack.config.metricsToken})
 
 Access tokens (12 h; roles: ${APP_ROLES.join(", ")}):
 ${tokens.map(([role, token]) => `  ${role?.padEnd(8)} ${token}`).join("\n")}

@@ -7,6 +7,9 @@ interface Snapshot {
   reservations_active: number;
   reservations_expired: number;
   reservations_overdue: number;
+  stock_movements_total: number;
+  events_total: number;
+  reorder_suggestions_open: number;
   reservation_expiry_lag_seconds: number;
   ledger: { checked_at: number; levels_checked: number; mismatches: number } | null;
   jobs: { job: string; runs: number; failures: number; last_success_at: number | null; lag_seconds: number }[];
@@ -27,6 +30,18 @@ export function registerDatabaseMetrics(metrics: Metrics, db: Db): void {
   const expiryLag = metrics.gauge(
     "storekeep_reservation_expiry_lag_seconds",
     "How long the most overdue active reservation has been past its expiry (0 when none)",
+  );
+  const movements = metrics.counter(
+    "storekeep_stock_movements_total",
+    "Stock ledger movements recorded (the ledger's highest id; an upper bound)",
+  );
+  const events = metrics.counter(
+    "storekeep_events_total",
+    "Outbox events emitted (the outbox's highest id; an upper bound)",
+  );
+  const lowStock = metrics.gauge(
+    "storekeep_reorder_suggestions_open",
+    "Open reorder suggestions: stock levels at or below their reorder point",
   );
   const mismatches = metrics.gauge(
     "storekeep_ledger_mismatches",
@@ -58,6 +73,9 @@ export function registerDatabaseMetrics(metrics: Metrics, db: Db): void {
     reservations.set({ status: "expired" }, Number(snapshot.reservations_expired));
     overdue.set(Number(snapshot.reservations_overdue));
     expiryLag.set(snapshot.reservation_expiry_lag_seconds);
+    setCounter(movements, {}, Number(snapshot.stock_movements_total));
+    setCounter(events, {}, Number(snapshot.events_total));
+    lowStock.set(Number(snapshot.reorder_suggestions_open));
     mismatches.set(snapshot.ledger?.mismatches ?? 0);
     levelsChecked.set(snapshot.ledger?.levels_checked ?? 0);
     lastCheck.set(snapshot.ledger?.checked_at ?? 0);

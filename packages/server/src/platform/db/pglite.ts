@@ -23,11 +23,23 @@ export function createPgliteDb(pglite: PGlite): Db {
       return work(wrap(tx));
     });
 
+  // One connection: busy while any call is out; the others queue behind it (pool metrics).
+  let pending = 0;
+  const tracked = <T>(run: () => Promise<T>): Promise<T> => {
+    pending++;
+    return run().finally(() => {
+      pending--;
+    });
+  };
+  const direct = wrap(pglite);
+
   return {
     engine: "pglite",
-    ...wrap(pglite),
-    transaction: (work) => transaction(work),
-    asUser: (claims, work) => transaction(work, claims),
+    query: <T extends Row>(sql: string, params?: readonly unknown[]) => tracked(() => direct.query<T>(sql, params)),
+    exec: (script) => tracked(() => direct.exec(script)),
+    transaction: (work) => tracked(() => transaction(work)),
+    asUser: (claims, work) => tracked(() => transaction(work, claims)),
     close: () => pglite.close(),
+    poolStats: () => ({ total: 1, idle: pending === 0 ? 1 : 0, waiting: Math.max(0, pending - 1) }),
   };
 }
