@@ -3,6 +3,7 @@ import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
+import type { ConstraintRules } from "./constraints.ts";
 import type { Logger } from "./logger.ts";
 
 /** What every request can reach: its id, its caller, and the services built at start-up. */
@@ -24,5 +25,7 @@ export interface AppEnv {
     requestId: string;
     caller: Caller;
     services: Services;
+    /** Every domain's constraint rules, to answer a broken constraint with its field. */
+    constraints: ConstraintRules;
   };
 }

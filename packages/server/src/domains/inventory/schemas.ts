@@ -135,15 +135,9 @@ export const AdjustSchema = z
       .refine((delta) => delta !== 0, "must not be 0")
       .optional()
       .openapi({ description: "The signed change, for every kind but `count`" }),
-    counted: z
-      .number()
-      .int()
-      .min(0)
-      .max(1_000_000_000)
-      .optional()
-      .openapi({
-        description: "For `count`: the quantity on the shelf; on_hand becomes it, the difference is the movement",
-      }),
+    counted: z.number().int().min(0).max(1_000_000_000).optional().openapi({
+      description: "For `count`: the quantity on the shelf; on_hand becomes it, the difference is the movement",
+    }),
     kind: z.enum(MANUAL_KINDS),
     reason: z.string().max(1000).optional(),
     reference: ReferenceSchema.optional(),

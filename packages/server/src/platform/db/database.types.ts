@@ -333,7 +333,7 @@ export type Database = {
           deleted_at?: string | null;
           id?: string;
           options?: NonNullable<Json>;
-          position?: number;
+          position: number;
           price_amount: number;
           product_id: string;
           sku: string;
