@@ -9,6 +9,7 @@ import { instrumentDb } from "./platform/db/instrumented.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
+import { createSharedState } from "./platform/kv/index.ts";
 import { createMetrics } from "./platform/metrics.ts";
 
 /** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
@@ -21,6 +22,12 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
   registerDatabaseMetrics(metrics, db);
   const logger = createLogger(config.logLevel);
   const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
+  const shared = createSharedState(config);
+  if (shared.backend === "memory") {
+    logger.info(
+      "rate limits and nonces are kept in process (no UPSTASH_REDIS_REST_URL): right for one local process only",
+    );
+  }
   return {
     config,
     db,
@@ -29,6 +36,8 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     metrics,
     dns,
     webhooks: createWebhookSender(config, { db, resolver: dns, logger }),
+    shared,
+    optionalReadiness: { redis: () => shared.kv.ping() },
     readiness: {
       database: async () => {
         await db.query("select 1");
