@@ -8,6 +8,7 @@ import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
+import { observabilityConstraints } from "./domains/observability/constraints.ts";
 import { metricsRoutes } from "./domains/observability/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
@@ -31,6 +32,7 @@ export const constraintRules = {
   ...accessConstraints,
   ...catalogConstraints,
   ...webhookConstraints,
+  ...observabilityConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
 };

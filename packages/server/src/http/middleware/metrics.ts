@@ -13,6 +13,9 @@ export function httpMetrics(metrics: Metrics) {
     ["route", "method", "status"],
   );
   const inFlight = metrics.gauge("storekeep_http_requests_in_flight", "HTTP requests being served by this instance");
+  // One child per label set, found by a plain string key: prom-client then skips validating and
+  // hashing the labels on every request.
+  const series = new Map<string, { observe(seconds: number): void }>();
 
   return createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
@@ -22,10 +25,15 @@ export function httpMetrics(metrics: Metrics) {
     } finally {
       inFlight.dec();
       const method = METHODS.has(c.req.method) ? c.req.method : "OTHER";
-      duration.observe(
-        { route: routeTemplate(c), method, status: String(c.res.status) },
-        (performance.now() - started) / 1000,
-      );
+      const route = routeTemplate(c);
+      const status = c.res.status;
+      const key = `${route} ${method} ${status}`;
+      let child = series.get(key);
+      if (!child) {
+        child = duration.labels({ route, method, status: String(status) });
+        series.set(key, child);
+      }
+      child.observe((performance.now() - started) / 1000);
     }
   });
 }
