@@ -5,9 +5,7 @@ import { LOCAL_DEFAULTS } from "../packages/local/src/stack.ts";
 import { createApp } from "../packages/server/src/app.ts";
 import { createServices } from "../packages/server/src/main.ts";
 import { loadConfig } from "../packages/server/src/platform/config.ts";
-import { instrumentDb } from "../packages/server/src/platform/db/instrumented.ts";
 import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
-import { createMetrics } from "../packages/server/src/platform/metrics.ts";
 import { compareRows, interleave, printTable, type Row, scratchDatabase } from "./lib.ts";
 
 // Seven comparisons of two rounds each, plus migrating the scratch database on a shared machine.
@@ -65,19 +63,6 @@ export default async function http(): Promise<void> {
     });
     rows.push(...compareRows("metrics GET /ready c=16", "no metrics c=16", meteredReady));
 
-    // (d) the Db timing wrapper: `select 1` through the instrumented Db vs. the bare adapter.
-    const timedDb = instrumentDb(db, createMetrics());
-    const timed = await interleave(
-      async () => {
-        await timedDb.query("select 1");
-      },
-      async () => {
-        await db.query("select 1");
-      },
-      { ...BUDGET, concurrency: 16 },
-    );
-    rows.push(...compareRows("timed Db select 1 c=16", "bare Db c=16", timed));
-
     printTable(
       "HTTP through the full app (createApp + app.request) vs. baselines in the same run\n" +
         "(a) GET /api/v1/health vs. a bare new Hono() route returning the same JSON, one request at a time\n" +
@@ -85,7 +70,6 @@ export default async function http(): Promise<void> {
         `    pg pool.query('select 1'); both on PostgreSQL with a pg Pool of ${POOL_MAX}; c = requests in flight\n` +
         "(c) the same app with and without the request metrics middleware (histogram by route template,\n" +
         "    method and status, in-flight gauge): GET /health, and GET /ready with 16 in flight\n" +
-        "(d) 'select 1' through the Db timing wrapper (query histogram) vs. the bare node-postgres adapter\n" +
         `ops/s per ${BUDGET.ms / 1000} s round (rounds alternate A/B); latency quantiles over all rounds`,
       rows,
     );

@@ -115,7 +115,6 @@ describe(`ops/ dashboards and rules against a real scrape on ${engine}`, () => {
       "storekeep_http_request_duration_seconds_bucket",
       "storekeep_http_requests_in_flight",
       "storekeep_db_pool_connections",
-      "storekeep_db_query_duration_seconds_bucket",
       "storekeep_webhook_oldest_pending_seconds",
       "storekeep_reservations",
       "storekeep_ledger_mismatches",
