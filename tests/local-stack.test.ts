@@ -43,5 +43,5 @@ describe.skipIf(engine !== "pglite")("the local stack (npm start)", () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 180_000);
 });
