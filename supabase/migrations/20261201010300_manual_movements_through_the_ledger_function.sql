@@ -88,7 +88,6 @@ begin
   where sl.variant_id = new.variant_id and sl.location_id = new.location_id
     and (new.quantity > 0 or (sl.on_hand + new.quantity >= 0
       and (sl.allow_backorder or sl.on_hand + new.quantity >= sl.reserved + reserved_delta)));
-  perform set_config('storekeep.ledger_applies', '', true);
   if not found then
     select sl.on_hand, sl.reserved, v.sku, l.code into level
     from public.stock_levels sl
@@ -102,6 +101,7 @@ begin
         'sku', level.sku, 'location_code', level.code, 'requested', -new.quantity,
         'available', greatest(level.on_hand - level.reserved, 0)))));
   end if;
+  perform set_config('storekeep.ledger_applies', '', true);
   return null;
 end;
 $$;
