@@ -152,6 +152,16 @@ describe(`inventory tables through direct access (as PostgREST would) on ${engin
           orderId,
         ]),
       ).rejects.toMatchObject({ code: "P0V01" });
+      // Whichever function writes it: the ledger itself refuses the forged reference.
+      await expect(
+        asUser(staffClaims("owner"), "select private.count_stock($1, 'main', 500, null, $2, $3)", [SKU, type, orderId]),
+      ).rejects.toMatchObject({ code: "P0V01" });
+      await expect(
+        ctx.db.query(
+          "insert into public.stock_movements (variant_id, location_id, kind, quantity, reference_type, reference_id) values ($1, $2, 'return', 1, $3, $4)",
+          [variantId, mainId, type, orderId],
+        ),
+      ).rejects.toMatchObject({ code: "P0V01" });
       const response = await api().request("POST", "/v1/inventory/adjust", {
         as: "owner",
         body: { sku: SKU, location_code: "main", delta: 1, kind: "return", reference: { type, id: orderId } },

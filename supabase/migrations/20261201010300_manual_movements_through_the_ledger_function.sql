@@ -1,73 +1,58 @@
--- Manual stock movements go only through private.adjust_stock, which validates them: the table
--- policy let staff insert any manual kind with any reference, such as a `return` that claims to
--- come back from an order that was never returned. The API roles keep read access to the ledger.
+-- Manual stock movements go only through the functions that validate them (private.adjust_stock,
+-- private.count_stock): the table policy let staff insert any manual kind with any reference, such
+-- as a `return` that claims to come back from an order that was never returned. The API roles keep
+-- read access to the ledger.
 drop policy "Staff and up can record manual stock movements" on public.stock_movements;
 revoke insert on public.stock_movements from anon, authenticated, service_role;
 
--- POST /inventory/adjust: one movement of a manual kind, applied once per idempotency key. A manual
--- movement may reference a purchase order, a cart or an outside document, never an order, a
--- transfer or a reservation: those movements are written by the functions that own them (an
--- order's return, a transfer, a commit), and a forged one would pass for theirs.
-create or replace function private.adjust_stock(
-  p_sku text,
-  p_location_code text,
-  p_delta integer,
-  p_kind text,
-  p_reason text default null,
-  p_reference_type text default null,
-  p_reference_id text default null,
-  p_idempotency_key text default null
-)
-returns jsonb
+-- A movement that names an order, a transfer or a reservation is that owner's: a transfer's legs,
+-- a commit's sales and an order's return are written by the functions that own them. Any other
+-- movement naming one (a manual `return` claiming to come back from an order) is refused, whichever
+-- function wrote it: an order's return must match the order, returned, line by line, once.
+create or replace function private.stock_movements_check_reference()
+returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_variant uuid;
-  v_location uuid;
-  movement public.stock_movements;
-  replayed boolean := false;
+  genuine boolean;
 begin
-  perform private.require_app_role('staff');
-  if p_kind is null or p_kind not in ('receipt', 'adjustment', 'count', 'damage', 'loss', 'return') then
-    perform private.raise_business_error('P0V01', 'kind must be receipt, adjustment, count, damage, loss or return',
-      jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'body.kind', 'message', 'not a manual movement kind'))));
+  if new.reference_type is null or new.reference_type not in ('order', 'transfer', 'reservation') then
+    return new;
   end if;
-  if p_reference_type in ('order', 'transfer', 'reservation') then
+  genuine := case
+    when new.reference_type = 'transfer' then new.kind in ('transfer_out', 'transfer_in')
+    when new.reference_type = 'reservation' then new.kind = 'sale' and new.reservation_id::text = new.reference_id
+    when new.kind = 'sale' then new.reservation_id is not null and exists (
+      select 1 from public.orders o where o.id::text = new.reference_id and o.reservation_id = new.reservation_id)
+    when new.kind = 'return' then exists (
+      select 1 from public.orders o join public.reservation_items i on i.reservation_id = o.reservation_id
+      where o.id::text = new.reference_id and o.status = 'returned'
+        and i.variant_id = new.variant_id and i.location_id = new.location_id and i.quantity = new.quantity)
+      and not exists (
+        select 1 from public.stock_movements m
+        where m.reference_type = 'order' and m.reference_id = new.reference_id and m.kind = 'return'
+          and m.variant_id = new.variant_id and m.location_id = new.location_id)
+    else false
+  end;
+  if not genuine then
     perform private.raise_business_error('P0V01',
-      format('a manual movement cannot reference a %s: its movements are recorded by the %s itself', p_reference_type, p_reference_type),
+      format('a %s movement cannot reference %s %s: its movements are recorded by the %s itself',
+        new.kind, new.reference_type, new.reference_id, new.reference_type),
       jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'body.reference.type',
-        'message', 'must be purchase_order, cart or external'))));
+        'code', 'not_manual', 'message', 'must be purchase_order, cart or external'))));
   end if;
-  v_variant := private.variant_id_for_sku(p_sku);
-  v_location := private.location_id_for_code(p_location_code);
-
-  insert into public.stock_movements
-    (variant_id, location_id, kind, quantity, reason, reference_type, reference_id, idempotency_key)
-  values (v_variant, v_location, p_kind, p_delta, p_reason, p_reference_type, p_reference_id, p_idempotency_key)
-  on conflict (idempotency_key) do nothing
-  returning * into movement;
-
-  if movement.id is null then
-    -- The key was used before: answer the first movement, unless this is a different request.
-    select * into movement from public.stock_movements m where m.idempotency_key = p_idempotency_key;
-    if (movement.variant_id, movement.location_id, movement.kind, movement.quantity)
-       is distinct from (v_variant, v_location, p_kind, p_delta) then
-      perform private.raise_business_error('P0C01', 'this idempotency key was used for a different movement',
-        jsonb_build_object('idempotency_key', p_idempotency_key, 'movement', private.movement_json(movement)));
-    end if;
-    replayed := true;
-  end if;
-
-  return jsonb_build_object(
-    'movement', private.movement_json(movement),
-    'level', private.level_json(v_variant, v_location),
-    'replayed', replayed);
+  return new;
 end;
 $$;
-comment on function private.adjust_stock(text, text, integer, text, text, text, text, text) is
-  'Records one manual stock movement (staff and up); the same idempotency key applies once and answers the first movement.';
+comment on function private.stock_movements_check_reference() is
+  'Trigger: refuses a movement that names an order, transfer or reservation unless it is that owner''s own (an order''s return matches the returned order, once).';
+revoke execute on function private.stock_movements_check_reference() from public, anon, authenticated, service_role;
+
+create trigger stock_movements_before_insert_check_reference
+  before insert on public.stock_movements
+  for each row execute function private.stock_movements_check_reference();
 
 -- Applies an inserted movement to its level (unchanged, but for the flag it sets around its update).
 create or replace function private.stock_movements_apply()
