@@ -68,16 +68,6 @@ as $$
 $$;
 comment on function private.product_image_json(public.product_images) is 'An image as the API returns it and as its events carry it.';
 
-create or replace function private.emit_image_event(topic text, i public.product_images)
-returns void
-language sql
-security definer
-set search_path = ''
-as $$
-  select private.emit_event(topic, private.product_image_json(i))
-$$;
-comment on function private.emit_image_event(text, public.product_images) is 'Writes an image event (the image as JSON) to the outbox.';
-
 -- The product an image write targets must exist, be live, and be editable by the caller.
 create or replace function private.image_require_product(p_product_id uuid)
 returns void
@@ -192,7 +182,7 @@ begin
            (asset ->> 'width')::integer, (asset ->> 'height')::integer, (asset ->> 'bytes')::integer,
            asset ->> 'checksum', asset ->> 'placeholder'
     returning * into image;
-    perform private.emit_image_event('product_image.created', image);
+    perform private.emit_event('product_image.created', private.product_image_json(image));
   else
     perform private.image_lock(p_product_id, upload.image_id, p_expected_version);
     update public.product_images i set public_id = p_public_id, asset_version = (asset ->> 'asset_version')::bigint,
@@ -201,7 +191,7 @@ begin
       version = i.version + 1
     where i.id = upload.image_id
     returning * into image;
-    perform private.emit_image_event('product_image.replaced', image);
+    perform private.emit_event('product_image.replaced', private.product_image_json(image));
   end if;
 
   insert into public.product_image_versions (image_id, product_id, public_id, asset_version, format, width, height,
@@ -214,19 +204,22 @@ $$;
 comment on function private.image_record(uuid, text, jsonb, jsonb, integer) is
   'Records an uploaded asset reserved by image_reserve_upload: a new image, or the new current version of the image it replaces.';
 
--- Drops a reservation whose upload never happened (the provider refused it): nothing to destroy.
-create or replace function private.image_release_upload(p_public_id text)
-returns void
+-- Whether `public_id` is an upload reserved for this product and not yet recorded (staff and up).
+-- The API asks before it acts on an asset a browser reports, so it never touches another's asset.
+create or replace function private.image_upload_pending(p_product_id uuid, p_public_id text)
+returns boolean
 language plpgsql
+stable
 security definer
 set search_path = ''
 as $$
 begin
   perform private.require_app_role('staff');
-  delete from private.image_uploads u where u.public_id = p_public_id;
+  return exists (select 1 from private.image_uploads u
+                 where u.public_id = p_public_id and u.product_id = p_product_id and u.expires_at > now());
 end;
 $$;
-comment on function private.image_release_upload(text) is 'Forgets a reservation whose asset the provider never stored.';
+comment on function private.image_upload_pending(uuid, text) is 'True when public_id is a live upload reservation of this product.';
 
 -- Edits alt text, variant and primary (`patch` keys present are applied).
 create or replace function private.image_update(p_product_id uuid, p_image_id uuid, p_expected_version integer, patch jsonb)
@@ -250,7 +243,7 @@ begin
     where i.product_id = p_product_id and i.is_primary
     returning * into demoted;
     if found then
-      perform private.emit_image_event('product_image.updated', demoted);
+      perform private.emit_event('product_image.updated', private.product_image_json(demoted));
     end if;
   end if;
   update public.product_images i set
@@ -260,7 +253,7 @@ begin
     version = i.version + 1
   where i.id = p_image_id
   returning * into image;
-  perform private.emit_image_event('product_image.updated', image);
+  perform private.emit_event('product_image.updated', private.product_image_json(image));
   return private.product_image_json(image);
 end;
 $$;
@@ -291,7 +284,7 @@ begin
     where i.id = o.id and i.position <> o.ord - 1
     returning i.*
   loop
-    perform private.emit_image_event('product_image.updated', image);
+    perform private.emit_event('product_image.updated', private.product_image_json(image));
   end loop;
   return private.product_images_json(p_product_id);
 end;
@@ -319,7 +312,7 @@ begin
     checksum = earlier.checksum, placeholder = earlier.placeholder, version = i.version + 1
   where i.id = p_image_id
   returning * into image;
-  perform private.emit_image_event('product_image.restored', image);
+  perform private.emit_event('product_image.restored', private.product_image_json(image));
   return private.product_image_json(image);
 end;
 $$;
@@ -338,13 +331,13 @@ declare
   promoted public.product_images;
 begin
   delete from public.product_images i where i.id = p_image_id;
-  perform private.emit_image_event('product_image.deleted', image);
+  perform private.emit_event('product_image.deleted', private.product_image_json(image));
   if image.is_primary then
     update public.product_images i set is_primary = true, version = i.version + 1
     where i.id = (select f.id from public.product_images f where f.product_id = p_product_id order by f.position, f.id limit 1)
     returning * into promoted;
     if found then
-      perform private.emit_image_event('product_image.updated', promoted);
+      perform private.emit_event('product_image.updated', private.product_image_json(promoted));
     end if;
   end if;
 end;
@@ -373,7 +366,8 @@ set search_path = ''
 as $$
   select coalesce(jsonb_agg(jsonb_build_object('id', v.id, 'image_id', v.image_id, 'public_id', v.public_id,
       'asset_version', v.asset_version, 'format', v.format, 'width', v.width, 'height', v.height, 'bytes', v.bytes,
-      'checksum', v.checksum, 'placeholder', v.placeholder, 'created_at', private.iso(v.created_at),
+      'checksum', v.checksum, 'placeholder', v.placeholder,
+      'created_at', to_char(v.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'current', v.public_id = i.public_id) order by v.id desc), '[]'::jsonb)
   from public.product_image_versions v
   join public.product_images i on i.id = v.image_id
@@ -444,9 +438,10 @@ $$;
 comment on function private.image_deletion_failed(text, text) is 'Records why a provider deletion failed; it is retried at its next_attempt_at.';
 
 revoke execute on function private.product_image_versions_queue_deletion(), private.image_lock_product(uuid), private.product_image_json(public.product_images),
-  private.emit_image_event(text, public.product_images), private.image_require_product(uuid),
+  private.image_require_product(uuid),
   private.image_lock(uuid, uuid, integer), private.image_reserve_upload(uuid, uuid, text, interval),
-  private.image_record(uuid, text, jsonb, jsonb, integer), private.image_release_upload(text),
+  private.image_record(uuid, text, jsonb, jsonb, integer),
+  private.image_upload_pending(uuid, text),
   private.image_update(uuid, uuid, integer, jsonb), private.image_reorder(uuid, uuid[]),
   private.image_restore(uuid, uuid, integer, bigint), private.image_delete(uuid, uuid, integer),
   private.product_images_json(uuid), private.product_image_versions_json(uuid, uuid),
@@ -457,7 +452,8 @@ revoke execute on function private.product_image_versions_queue_deletion(), priv
 grant execute on function private.product_image_json(public.product_images), private.product_images_json(uuid),
   private.product_image_versions_json(uuid, uuid) to anon, authenticated, service_role;
 grant execute on function private.image_reserve_upload(uuid, uuid, text, interval),
-  private.image_record(uuid, text, jsonb, jsonb, integer), private.image_release_upload(text),
+  private.image_record(uuid, text, jsonb, jsonb, integer),
+  private.image_upload_pending(uuid, text),
   private.image_update(uuid, uuid, integer, jsonb), private.image_reorder(uuid, uuid[]),
   private.image_restore(uuid, uuid, integer, bigint), private.image_delete(uuid, uuid, integer)
   to authenticated, service_role;

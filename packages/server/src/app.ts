@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
@@ -57,6 +58,7 @@ export function createApp(services: Services) {
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
+  app.route("/v1", imageRoutes);
   app.route("/v1", webhookRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
