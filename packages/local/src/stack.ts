@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,6 +19,7 @@ import { createLocalCloudinary } from "./cloudinary/app.ts";
 import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-image.ts";
+import { startUpstashBridge } from "./upstash-bridge/bridge.ts";
 
 /** Where the local stack's Cloudinary-compatible endpoint is mounted on its server. */
 export const CLOUDINARY_PREFIX = "/cloudinary";
@@ -85,7 +87,14 @@ export async function openLocalDatabase(
 
 /** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const env = { ...LOCAL_DEFAULTS, ...(options.env ?? process.env) };
+  const env: Record<string, string | undefined> = { ...LOCAL_DEFAULTS, ...(options.env ?? process.env) };
+  // With REDIS_URL the API reaches that Redis the way production reaches Upstash: over the REST
+  // protocol, through the bridge. Without it, shared state stays in process.
+  const bridge =
+    env.REDIS_URL && !env.UPSTASH_REDIS_REST_URL
+      ? await startUpstashBridge({ redisUrl: env.REDIS_URL, token: randomBytes(24).toString("base64url") })
+      : undefined;
+  if (bridge) Object.assign(env, { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token });
   // Requests wait for the stack; the port must be known first (the image endpoint's URLs carry it).
   let handle: (request: Request) => Response | Promise<Response> = () =>
     new Response("starting", { status: 503, headers: { "retry-after": "1" } });
@@ -134,6 +143,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await dispatcher?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.close();
+      await bridge?.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
 import type { ImageProvider } from "../platform/images/types.ts";
+import type { SharedState } from "../platform/kv/index.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { Logger } from "./logger.ts";
 
@@ -20,6 +21,10 @@ export interface Services {
   images?: ImageProvider;
   /** Named readiness checks, each resolving when its dependency answers. */
   readiness: Record<string, () => Promise<void>>;
+  /** Checks of dependencies the API serves on without (down: /v1/ready says degraded). */
+  optionalReadiness: Record<string, () => Promise<void>>;
+  /** Rate limits, nonces and cache: Upstash Redis, or in process (local only). */
+  shared: SharedState;
 }
 
 export interface AppEnv {
