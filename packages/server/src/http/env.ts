@@ -5,6 +5,7 @@ import type { HostResolver } from "../platform/dns.ts";
 import type { ImageProvider } from "../platform/images/types.ts";
 import type { SharedState } from "../platform/kv/index.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
+import type { ConstraintRules } from "./constraints.ts";
 import type { Logger } from "./logger.ts";
 
 /** What every request can reach: its id, its caller, and the services built at start-up. */
@@ -32,5 +33,7 @@ export interface AppEnv {
     requestId: string;
     caller: Caller;
     services: Services;
+    /** Every domain's constraint rules, to answer a broken constraint with its field. */
+    constraints: ConstraintRules;
   };
 }

@@ -476,7 +476,7 @@ export type Database = {
           deleted_at?: string | null;
           id?: string;
           options?: NonNullable<Json>;
-          position?: number;
+          position: number;
           price_amount: number;
           product_id: string;
           sku: string;
@@ -752,6 +752,7 @@ export type Database = {
       stock_movements: {
         Row: {
           actor_id: string | null;
+          counted: number | null;
           created_at: string;
           id: number;
           idempotency_key: string | null;
@@ -767,6 +768,7 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           actor_id?: string | null;
+          counted?: number | null;
           created_at?: string;
           id?: never;
           idempotency_key?: string | null;
@@ -781,6 +783,7 @@ export type Database = {
         };
         Update: {
           actor_id?: string | null;
+          counted?: number | null;
           created_at?: string;
           id?: never;
           idempotency_key?: string | null;
