@@ -6,6 +6,7 @@ import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageConstraints } from "./domains/images/constraints.ts";
 import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
@@ -29,6 +30,7 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...catalogConstraints,
+  ...imageConstraints,
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
