@@ -57,14 +57,15 @@ create or replace function private.product_image_json(i public.product_images)
 returns jsonb
 language sql
 stable
-security definer -- only to format timestamps with private.iso; it reads no table
 set search_path = ''
 as $$
   select jsonb_build_object('id', i.id, 'product_id', i.product_id, 'variant_id', i.variant_id, 'position', i.position,
     'is_primary', i.is_primary, 'alt_text', i.alt_text, 'public_id', i.public_id, 'asset_version', i.asset_version,
     'format', i.format, 'width', i.width, 'height', i.height, 'bytes', i.bytes, 'checksum', i.checksum,
     'placeholder', i.placeholder, 'version', i.version,
-    'created_at', private.iso(i.created_at), 'updated_at', private.iso(i.updated_at))
+    -- As private.iso prints them (inlined: anon may call this, and not private.iso).
+    'created_at', to_char(i.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'updated_at', to_char(i.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
 $$;
 comment on function private.product_image_json(public.product_images) is 'An image as the API returns it and as its events carry it.';
 
@@ -131,6 +132,7 @@ security definer
 set search_path = ''
 as $$
 begin
+  perform private.require_app_role('staff');
   perform private.image_require_product(p_product_id);
   if p_image_id is not null then
     perform private.image_lock(p_product_id, p_image_id, null);
@@ -158,6 +160,7 @@ declare
   image public.product_images;
   v_variant uuid := (attrs ->> 'variant_id')::uuid;
 begin
+  perform private.require_app_role('staff');
   perform private.image_require_product(p_product_id);
   perform private.image_lock_product(p_product_id);
   delete from private.image_uploads u where u.public_id = p_public_id and u.product_id = p_product_id
@@ -229,10 +232,12 @@ security definer
 set search_path = ''
 as $$
 declare
-  image public.product_images := private.image_lock(p_product_id, p_image_id, p_expected_version);
+  image public.product_images;
   demoted public.product_images;
   v_variant uuid := (patch ->> 'variant_id')::uuid;
 begin
+  perform private.require_app_role('staff');
+  image := private.image_lock(p_product_id, p_image_id, p_expected_version);
   if v_variant is not null and not exists (select 1 from public.product_variants v
                                            where v.id = v_variant and v.product_id = p_product_id and v.deleted_at is null) then
     perform private.raise_business_error('P0V01', 'the variant is not one of this product''s',
@@ -270,6 +275,7 @@ as $$
 declare
   image public.product_images;
 begin
+  perform private.require_app_role('staff');
   perform private.image_require_product(p_product_id);
   perform private.image_lock_product(p_product_id);
   if cardinality(ids) is distinct from (select count(distinct x) from unnest(ids) x)
@@ -299,9 +305,11 @@ security definer
 set search_path = ''
 as $$
 declare
-  image public.product_images := private.image_lock(p_product_id, p_image_id, p_expected_version);
+  image public.product_images;
   earlier public.product_image_versions;
 begin
+  perform private.require_app_role('staff');
+  image := private.image_lock(p_product_id, p_image_id, p_expected_version);
   select * into earlier from public.product_image_versions v where v.id = p_version_id and v.image_id = p_image_id;
   if not found then
     perform private.raise_business_error('P0N01', format('image %s has no version %s', p_image_id, p_version_id),
@@ -327,9 +335,11 @@ security definer
 set search_path = ''
 as $$
 declare
-  image public.product_images := private.image_lock(p_product_id, p_image_id, p_expected_version);
+  image public.product_images;
   promoted public.product_images;
 begin
+  perform private.require_app_role('staff');
+  image := private.image_lock(p_product_id, p_image_id, p_expected_version);
   delete from public.product_images i where i.id = p_image_id;
   perform private.emit_event('product_image.deleted', private.product_image_json(image));
   if image.is_primary then
