@@ -6,6 +6,8 @@ import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageConstraints } from "./domains/images/constraints.ts";
+import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
@@ -29,6 +31,7 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...catalogConstraints,
+  ...imageConstraints,
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
@@ -79,6 +82,7 @@ export function createApp(services: Services) {
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
+  app.route("/v1", imageRoutes);
   app.route("/v1", webhookRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
