@@ -2,6 +2,8 @@ import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { createApp } from "../../server/src/app.ts";
 import type { Services } from "../../server/src/http/env.ts";
 import { jobs } from "../../server/src/jobs/registry.ts";
@@ -10,11 +12,15 @@ import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/plat
 import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
 import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
 import type { Db } from "../../server/src/platform/db/types.ts";
-import { createListenSignal, type EventSignal } from "../../server/src/platform/events.ts";
+import { createListenSignal, createPollingSignal, type EventSignal } from "../../server/src/platform/events.ts";
 import { createPostgresSignal } from "../../server/src/platform/events-postgres.ts";
+import { createLocalAuth } from "./auth.ts";
 import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-image.ts";
+import { createBroadcastRoutes } from "./realtime/rest.ts";
+import { createRealtimeServer } from "./realtime/server.ts";
+import { mintToken } from "./tokens.ts";
 
 /** Settings the local stack assumes when the environment leaves them out. */
 export const LOCAL_DEFAULTS = {
@@ -34,10 +40,18 @@ export interface LocalStackOptions {
   fresh?: boolean;
   port?: number;
   runJobs?: boolean;
+  /** An already open database (tests): used as is, its owner closes it. */
+  db?: Db;
+  /** How often the local Realtime feed polls Postgres (ms). */
+  realtimePollMs?: number;
 }
 
 export interface LocalStack {
+  /** The api function's base URL (`.../functions/v1/api`). */
   url: string;
+  /** What supabase-js's createClient takes: the project URL and its anon key. */
+  supabaseUrl: string;
+  anonKey: string;
   config: Config;
   services: Services;
   migration: MigrateResult;
@@ -67,15 +81,30 @@ export async function openLocalDatabase(
 /** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const config = loadConfig({ ...LOCAL_DEFAULTS, ...(options.env ?? process.env) });
-  const { db, events } = await openLocalDatabase(config, options);
+  const { db, events } = options.db
+    ? { db: options.db, events: createPollingSignal(1000) }
+    : await openLocalDatabase(config, options);
   const migration = await migrate(db, { seed: true });
   const services = createServices(config, { db, dns: nodeResolver });
   const app = createApp(services);
+  const realtime = await createRealtimeServer({
+    db,
+    tokens: services.tokens,
+    logger: services.logger,
+    pollIntervalMs: options.realtimePollMs,
+  });
 
-  const server = serve({
-    hostname: "127.0.0.1",
-    port: options.port ?? 54321,
-    fetch: (request) => app.fetch(withoutFunctionsPrefix(request)),
+  // One port, Supabase's URL shape: /functions/v1/<name>, /auth/v1, /realtime/v1.
+  const gateway = new Hono();
+  gateway.use("/auth/*", cors({ origin: config.corsOrigins, credentials: true }));
+  gateway.use("/realtime/*", cors({ origin: config.corsOrigins }));
+  gateway.route("/auth/v1", createLocalAuth({ db, tokens: services.tokens, jwtSecret: config.jwtSecret ?? "" }));
+  gateway.route("/realtime/v1/api", createBroadcastRoutes(realtime, services.tokens));
+  gateway.all("*", (c) => app.fetch(withoutFunctionsPrefix(c.req.raw)));
+
+  const server = serve({ hostname: "127.0.0.1", port: options.port ?? 54321, fetch: gateway.fetch });
+  server.on("upgrade", (request, socket, head) => {
+    if (!realtime.handleUpgrade(request, socket, head)) socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
@@ -88,16 +117,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // or Svix Cloud with SVIX_API_KEY) runs continuously, woken by NOTIFY.
   const dispatcher = options.runJobs === false ? undefined : await services.webhooks.start({ signal: events });
 
+  const anonKey = await mintToken({ secret: config.jwtSecret ?? "", role: "anon", expiresIn: "10y" });
+
   return {
     url: `http://127.0.0.1:${port}${FUNCTIONS_PREFIX}/api`,
+    supabaseUrl: `http://127.0.0.1:${port}`,
+    anonKey,
     config,
     services,
     migration,
     async close() {
       for (const timer of timers) clearInterval(timer);
       await dispatcher?.stop();
+      await realtime.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await db.close();
+      if (!options.db) await db.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { syncRoutes } from "./domains/sync/routes.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types.ts";
 import { webhookRoutes } from "./domains/webhooks/routes.ts";
@@ -58,6 +59,7 @@ export function createApp(services: Services) {
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", webhookRoutes);
+  app.route("/v1", syncRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);
