@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
@@ -21,6 +22,7 @@ import { openPglite } from "./pglite-image.ts";
 import { createBroadcastRoutes } from "./realtime/rest.ts";
 import { createRealtimeServer } from "./realtime/server.ts";
 import { mintToken } from "./tokens.ts";
+import { startUpstashBridge } from "./upstash-bridge/bridge.ts";
 
 /** Settings the local stack assumes when the environment leaves them out. */
 export const LOCAL_DEFAULTS = {
@@ -80,7 +82,15 @@ export async function openLocalDatabase(
 
 /** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const config = loadConfig({ ...LOCAL_DEFAULTS, ...(options.env ?? process.env) });
+  const env: Record<string, string | undefined> = { ...LOCAL_DEFAULTS, ...(options.env ?? process.env) };
+  // With REDIS_URL the API reaches that Redis the way production reaches Upstash: over the REST
+  // protocol, through the bridge. Without it, shared state stays in process.
+  const bridge =
+    env.REDIS_URL && !env.UPSTASH_REDIS_REST_URL
+      ? await startUpstashBridge({ redisUrl: env.REDIS_URL, token: randomBytes(24).toString("base64url") })
+      : undefined;
+  if (bridge) Object.assign(env, { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token });
+  const config = loadConfig(env);
   const { db, events } = options.db
     ? { db: options.db, events: createPollingSignal(1000) }
     : await openLocalDatabase(config, options);
@@ -132,6 +142,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await realtime.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!options.db) await db.close();
+      await bridge?.close();
     },
   };
 }
