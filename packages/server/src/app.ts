@@ -10,6 +10,7 @@ import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { syncConstraints } from "./domains/sync/constraints.ts";
 import { syncRoutes } from "./domains/sync/routes.ts";
 import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
@@ -32,6 +33,7 @@ export const constraintRules = {
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
+  ...syncConstraints,
 };
 
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */

@@ -357,12 +357,16 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     }
     for (const [key, group] of groups) {
       const indexes = [...group.indexes];
+      // A failed check withholds those rows from those subscribers only (never sent unchecked).
       const seen = await visibleChanges(
         db,
         group.claims,
         group.info,
         indexes.map((index) => changes[index] as FeedChange),
-      );
+      ).catch((error: unknown) => {
+        logger.error("realtime: row level security check failed", { message: (error as Error).message });
+        return new Set<number>();
+      });
       visible.set(key, new Set([...seen].map((position) => indexes[position] as number)));
     }
     changes.forEach((change, index) => {
