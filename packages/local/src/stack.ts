@@ -55,7 +55,7 @@ export async function openLocalDatabase(
 ): Promise<{ db: Db; events: EventSignal }> {
   if (config.databaseUrl) {
     return {
-      db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax }),
+      db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax, acquireTimeoutMs: config.dbPoolTimeoutMs }),
       events: createPostgresSignal(config.databaseUrl),
     };
   }
