@@ -90,8 +90,49 @@ describe.skipIf(!onPostgres)("database faults on postgres", () => {
     expect(await ledgerMismatches(ctx.db)).toEqual([]);
   });
 
+  it("a backend terminated right after its client is handed to the next waiter never goes unheard", async () => {
+    // The Db alone, many short transactions and statements on few connections, terminated every
+    // 50 ms: a 57P01 arriving in the same packet as a ReadyForQuery used to reach a client already
+    // handed to the next waiter but not yet listened to (an uncaught 'error' fails this file).
+    const name = `storekeep-race-${Math.random().toString(36).slice(2, 8)}`;
+    const db = open(name, { max: 8 });
+    let running = true;
+    const outcomes = { ok: 0, unavailable: 0, other: 0 };
+    const worker = async (i: number) => {
+      while (running) {
+        try {
+          if (i % 3 === 0) await db.query("select pg_sleep(0.01)");
+          else
+            await db.asUser({ role: "authenticated" }, async (tx) => {
+              await tx.query("select 1");
+              await tx.query("select pg_sleep(0.005)");
+            });
+          outcomes.ok++;
+        } catch (error) {
+          if ((error as Error).name === "DbUnavailable") outcomes.unavailable++;
+          else outcomes.other++;
+        }
+      }
+    };
+    const workers = Array.from({ length: 16 }, (_, i) => worker(i));
+    for (let round = 0; round < 40; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await ctx.db.query(
+        `select count(*) filter (where pg_terminate_backend(pid)) from (
+           select pid from pg_stat_activity where application_name = $1 and datname = current_database() offset 0
+         ) app`,
+        [name],
+      );
+    }
+    running = false;
+    await Promise.all(workers);
+    expect(outcomes.other).toBe(0);
+    expect(outcomes.unavailable).toBeGreaterThan(0);
+    expect(outcomes.ok).toBeGreaterThan(0);
+  });
+
   it("a table locked by another connection: its requests answer 503 within the lock timeout, the rest keep working", async () => {
-    const app = createTestApp(open(`storekeep-lock-${Math.random().toString(36).slice(2, 8)}`, { max: 4 }));
+    const app = createTestApp(open(`storekeep-lock-${Math.random().toString(36).slice(2, 8)}`, { max: 6 }));
     const locker = new pg.Client({ connectionString: ctx.url });
     await locker.connect();
     try {
@@ -109,8 +150,8 @@ describe.skipIf(!onPostgres)("database faults on postgres", () => {
       );
       const waitedMs = performance.now() - started;
       for (const response of locked) expectUnavailable(response);
-      // Six requests on four connections: two waves of the 2 s lock timeout, not the lock's length.
-      expect(waitedMs).toBeLessThan(6_000);
+      // The 5 s lock timeout, not the lock's length (it is still held).
+      expect(waitedMs).toBeLessThan(8_000);
 
       // The lock is still held; what does not need the table is served at once.
       const other = await app.request("GET", "/v1/locations", { as: "viewer" });
@@ -148,6 +189,6 @@ describe.skipIf(!onPostgres)("database faults on postgres", () => {
         "select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock",
       ),
     );
-    expect(rows[0]).toEqual({ statement: "3s", lock: "2s" });
+    expect(rows[0]).toEqual({ statement: "3s", lock: "5s" });
   });
 });

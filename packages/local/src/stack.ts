@@ -72,16 +72,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const services = createServices(config, { db, dns: nodeResolver });
   const app = createApp(services);
 
-  const server = serve({
-    hostname: "127.0.0.1",
-    port: options.port ?? 54321,
-    fetch: (request) => app.fetch(withoutFunctionsPrefix(request)),
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { server, port } = await serveApi(app, options.port ?? 54321);
 
   const timers = options.runJobs === false ? [] : startJobTimers(services);
   // Webhooks leave within a second of their commit: the configured sender (built-in dispatcher,
@@ -100,6 +91,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await db.close();
     },
   };
+}
+
+/** Serves the api function on loopback at Supabase local's URL shape; `port` 0 picks a free one. */
+export async function serveApi(app: { fetch: (request: Request) => Response | Promise<Response> }, port: number) {
+  const server = serve({
+    hostname: "127.0.0.1",
+    port,
+    fetch: (request) => app.fetch(withoutFunctionsPrefix(request)),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  return { server, port: (server.address() as AddressInfo).port };
 }
 
 function withoutFunctionsPrefix(request: Request): Request {

@@ -25,7 +25,14 @@ export function createPostgresDb(
     idleTimeoutMillis: 10_000,
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
   });
-  // An idle client that loses its server must not crash the process; the pool replaces it.
+  // pg-pool listens for a client's errors only while it is idle, and a backend's last message can
+  // arrive after its client was handed to the next waiter but before that waiter could listen: an
+  // 'error' event nobody hears ends the process. So every client is heard for its whole life, and
+  // one that lost its connection is discarded on release.
+  const lost = new WeakSet<pg.ClientBase>();
+  pool.on("connect", (client) => {
+    client.on("error", () => lost.add(client));
+  });
   pool.on("error", () => {});
 
   const wrap = (client: pg.PoolClient | pg.Pool): Queryable => ({
@@ -42,13 +49,6 @@ export function createPostgresDb(
     const client = await pool.connect().catch((error: unknown) => {
       throw new DbUnavailable("no database connection became free in time", error);
     });
-    // pg-pool stops listening for a client's errors while it is checked out; an 'error' event
-    // nobody listens to (a backend terminated between two statements) would end the process.
-    let lost: unknown;
-    const onError = (error: unknown) => {
-      lost ??= error;
-    };
-    client.on("error", onError);
     const tx = wrap(client);
     try {
       await tx.query("begin");
@@ -61,11 +61,9 @@ export function createPostgresDb(
       return result;
     } catch (error) {
       await client.query("rollback").catch(() => {});
-      throw lost === undefined ? error : new DbUnavailable("the database connection was lost", error);
+      throw lost.has(client) ? new DbUnavailable("the database connection was lost", error) : error;
     } finally {
-      // A client whose connection failed is discarded, not returned to the pool.
-      client.release(lost !== undefined);
-      client.off("error", onError);
+      client.release(lost.has(client));
     }
   }
 
