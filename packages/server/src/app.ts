@@ -2,11 +2,17 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
+import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
+import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
+import { webhookConstraints } from "./domains/webhooks/constraints.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types.ts";
 import { webhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
@@ -17,6 +23,16 @@ import { requestLog } from "./http/middleware/request-log.ts";
 import { notFoundHandler } from "./http/not-found.ts";
 
 export const API_VERSION = "1.0.0";
+
+/** Every named constraint in the migrations, by name: its field and sentence (tests check none is missing). */
+export const constraintRules = {
+  ...systemConstraints,
+  ...accessConstraints,
+  ...catalogConstraints,
+  ...webhookConstraints,
+  ...inventoryConstraints,
+  ...orderConstraints,
+};
 
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
 const ALLOWED_HEADERS = [
@@ -39,6 +55,7 @@ export function createApp(services: Services) {
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
   app.use("*", async (c, next) => {
     c.set("services", services);
+    c.set("constraints", constraintRules);
     await next();
   });
   app.use("*", requestLog);

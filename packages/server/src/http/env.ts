@@ -2,7 +2,9 @@ import type { WebhookSender } from "../domains/webhooks/sender.ts";
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
+import type { SharedState } from "../platform/kv/index.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
+import type { ConstraintRules } from "./constraints.ts";
 import type { Logger } from "./logger.ts";
 
 /** What every request can reach: its id, its caller, and the services built at start-up. */
@@ -17,6 +19,10 @@ export interface Services {
   webhooks: WebhookSender;
   /** Named readiness checks, each resolving when its dependency answers. */
   readiness: Record<string, () => Promise<void>>;
+  /** Checks of dependencies the API serves on without (down: /v1/ready says degraded). */
+  optionalReadiness: Record<string, () => Promise<void>>;
+  /** Rate limits, nonces and cache: Upstash Redis, or in process (local only). */
+  shared: SharedState;
 }
 
 export interface AppEnv {
@@ -24,5 +30,7 @@ export interface AppEnv {
     requestId: string;
     caller: Caller;
     services: Services;
+    /** Every domain's constraint rules, to answer a broken constraint with its field. */
+    constraints: ConstraintRules;
   };
 }

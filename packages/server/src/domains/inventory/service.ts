@@ -9,6 +9,22 @@ import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
 type Json = Record<string, unknown>;
 
 export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
+  if (input.kind === "count") {
+    return callAsUser<Json & { replayed: boolean }>(
+      db,
+      claims,
+      "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result",
+      [
+        input.sku,
+        input.location_code,
+        input.counted ?? null,
+        input.reason ?? null,
+        input.reference?.type ?? null,
+        input.reference?.id ?? null,
+        input.idempotency_key ?? null,
+      ],
+    );
+  }
   return callAsUser<Json & { replayed: boolean }>(
     db,
     claims,
@@ -16,7 +32,7 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
     [
       input.sku,
       input.location_code,
-      input.delta,
+      input.delta ?? null,
       input.kind,
       input.reason ?? null,
       input.reference?.type ?? null,

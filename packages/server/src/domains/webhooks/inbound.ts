@@ -46,9 +46,21 @@ export const PmsInventorySchema = z
     delta: z
       .number()
       .int()
-      .refine((delta) => delta !== 0, "must not be zero"),
+      .refine((delta) => delta !== 0, "must not be zero")
+      .optional()
+      .openapi({ description: "The signed change, for every kind but `count`" }),
+    counted: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: "For `count`: the quantity on the shelf (on_hand becomes it)" }),
     kind: z.enum(["receipt", "adjustment", "count", "damage", "loss", "return"]).default("adjustment"),
     reason: z.string().max(500).optional(),
+  })
+  .refine((message) => (message.kind === "count" ? message.counted !== undefined : message.delta !== undefined), {
+    message: "a count takes counted; every other kind takes delta",
+    path: ["delta"],
   })
   .openapi("PmsInventoryMessage");
 
@@ -115,17 +127,23 @@ const pmsInventory: InboundHandler<z.infer<typeof PmsInventorySchema>> = {
   description: "Stock adjustment of one SKU at one location (the message id is the idempotency key).",
   payload: PmsInventorySchema,
   async apply(tx, adjustment, message) {
+    const reference = `${message.source}:${message.id}`;
+    const key = `webhook:${message.source}:${message.id}`;
     const { rows } = await tx.query<{ result: { movement: { id: string }; replayed: boolean } }>(
-      "select private.adjust_stock($1, $2, $3, $4, $5, 'external', $6, $7) as result",
-      [
-        adjustment.sku,
-        adjustment.location_code,
-        adjustment.delta,
-        adjustment.kind,
-        adjustment.reason ?? null,
-        `${message.source}:${message.id}`,
-        `webhook:${message.source}:${message.id}`,
-      ],
+      adjustment.kind === "count"
+        ? "select private.count_stock($1, $2, $3, $4, 'external', $5, $6) as result"
+        : "select private.adjust_stock($1, $2, $3, $4, $5, 'external', $6, $7) as result",
+      adjustment.kind === "count"
+        ? [adjustment.sku, adjustment.location_code, adjustment.counted, adjustment.reason ?? null, reference, key]
+        : [
+            adjustment.sku,
+            adjustment.location_code,
+            adjustment.delta,
+            adjustment.kind,
+            adjustment.reason ?? null,
+            reference,
+            key,
+          ],
     );
     const result = rows[0]?.result;
     return { movement_id: result?.movement.id, replayed: result?.replayed ?? false };
