@@ -79,7 +79,7 @@ async function faultRun(options: { seconds: number; restarts: boolean; broken?: 
         }
       }
     })();
-    const [ops] = (await Promise.all([clients, injector])) as [Op[], void];
+    const [ops] = (await Promise.all([clients, injector])) as [Op[], undefined];
     if (!api.alive()) unexpected.push("the API process died by itself");
 
     // Every stock event reaches the receiver once the faults stop (retries are fast here).
