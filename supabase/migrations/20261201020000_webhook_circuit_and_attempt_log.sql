@@ -175,10 +175,15 @@ begin
 
   -- The circuit closes: an endpoint that answers again gets the retries its outage postponed now,
   -- not after their backoff. Deliveries out on a lease are left to their claim; endpoints still
-  -- failing keep their backoff.
+  -- failing keep their backoff. Rows another transaction holds are skipped, never waited for (they
+  -- are being claimed or recorded), so this cannot deadlock with another group.
   update private.webhook_deliveries w set next_attempt_at = now()
-  where w.endpoint_id = any (recovered) and w.status = 'pending' and w.claim_token is null
-    and w.next_attempt_at > now();
+  where w.id in (
+    select d.id from private.webhook_deliveries d
+    where d.endpoint_id = any (recovered) and d.status = 'pending' and d.claim_token is null
+      and d.next_attempt_at > now()
+    for no key update skip locked
+  );
   update public.webhook_endpoints e set failing_since = now()
   where e.id = any (failing) and e.failing_since is null;
   for endpoint in
