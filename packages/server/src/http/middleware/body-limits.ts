@@ -14,6 +14,9 @@ const MIB = 1024 * 1024;
 export const BODY_LIMITS: readonly BodyLimit[] = [
   { path: /\/v1\/products\/import$/, maxBytes: 64 * MIB },
   { path: /\/v1\/products\/bulk$/, maxBytes: 16 * MIB },
+  // Image uploads: the ceiling of IMAGES_MAX_BYTES plus the multipart envelope; the route itself
+  // holds each upload to the configured limit.
+  { path: /\/v1\/products\/[^/]+\/images(\/[^/]+\/replace)?$/, maxBytes: 100 * MIB + 64 * 1024 },
 ];
 export const DEFAULT_BODY_LIMIT = 1 * MIB;
 
