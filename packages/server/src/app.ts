@@ -6,12 +6,16 @@ import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageConstraints } from "./domains/images/constraints.ts";
+import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { observabilityConstraints } from "./domains/observability/constraints.ts";
 import { metricsRoutes } from "./domains/observability/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { syncConstraints } from "./domains/sync/constraints.ts";
+import { syncRoutes } from "./domains/sync/routes.ts";
 import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { webhookConstraints } from "./domains/webhooks/constraints.ts";
@@ -20,6 +24,8 @@ import { webhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
+import { bodyLimits } from "./http/middleware/body-limits.ts";
+import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { notFoundHandler } from "./http/not-found.ts";
@@ -31,10 +37,12 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...catalogConstraints,
+  ...imageConstraints,
   ...webhookConstraints,
   ...observabilityConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
+  ...syncConstraints,
 };
 
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
@@ -68,6 +76,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
     await next();
   });
   app.use("*", requestLog);
+  app.use("*", bodyLimits());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
     "*",
@@ -82,11 +91,17 @@ export function createApp(services: Services, options: AppOptions = {}) {
   // Before authentication: the scraper's bearer token is METRICS_TOKEN, not a JWT.
   app.route("/v1", metricsRoutes);
   app.use("*", authenticate);
+  app.use(
+    "*",
+    rejectUnknownQuery(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: API_VERSION } })),
+  );
 
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
+  app.route("/v1", imageRoutes);
   app.route("/v1", webhookRoutes);
+  app.route("/v1", syncRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);

@@ -9,6 +9,7 @@ import { instrumentDb } from "./platform/db/instrumented.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
+import { createCloudinaryProvider } from "./platform/images/cloudinary.ts";
 import { createSharedState } from "./platform/kv/index.ts";
 import { createMetrics } from "./platform/metrics.ts";
 
@@ -16,7 +17,8 @@ import { createMetrics } from "./platform/metrics.ts";
 export function createServices(config: Config, options: { db?: Db; dns?: HostResolver } = {}): Services {
   const metrics = createMetrics();
   const db = instrumentDb(
-    options.db ?? createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax }),
+    options.db ??
+      createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax, acquireTimeoutMs: config.dbPoolTimeoutMs }),
     metrics,
   );
   registerDatabaseMetrics(metrics, db);
@@ -36,6 +38,7 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     metrics,
     dns,
     webhooks: createWebhookSender(config, { db, resolver: dns, logger }),
+    images: config.images ? createCloudinaryProvider(config.images) : undefined,
     shared,
     optionalReadiness: { redis: () => shared.kv.ping() },
     readiness: {

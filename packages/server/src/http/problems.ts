@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { publicPath } from "./public-path.ts";
 
 /** The closed set of problem types this API answers with (RFC 9457 `type` is PROBLEM_BASE + code). */
 export const PROBLEM_BASE = "https://storekeep.dev/problems/";
@@ -13,6 +14,7 @@ export const problemTypes = {
   conflict: { status: 409, title: "Conflict" },
   "version-conflict": { status: 409, title: "Version conflict" },
   "insufficient-stock": { status: 409, title: "Insufficient stock" },
+  "cursor-expired": { status: 410, title: "Cursor expired: reload" },
   "precondition-failed": { status: 412, title: "Precondition failed" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
@@ -21,6 +23,8 @@ export const problemTypes = {
   internal: { status: 500, title: "Internal error" },
   unavailable: { status: 503, title: "Service unavailable" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export const RETRY_AFTER_SECONDS = 1;
 
 export type ProblemCode = keyof typeof problemTypes;
 
@@ -77,6 +81,9 @@ export function problemResponse(
   detail?: string,
   extensions: Record<string, unknown> = {},
 ): Response {
-  const body = problemBody(code, detail, { ...extensions, instance: c.req.path, request_id: c.get("requestId") });
-  return c.body(JSON.stringify(body), problemTypes[code].status, { "content-type": "application/problem+json" });
+  const body = problemBody(code, detail, { ...extensions, instance: publicPath(c), request_id: c.get("requestId") });
+  const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  // Every 503 is a passing condition (a lost connection, a busy pool or lock): say when to retry.
+  if (code === "unavailable") headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+  return c.body(JSON.stringify(body), problemTypes[code].status, headers);
 }

@@ -14,6 +14,7 @@ export const sqlStateProblems: Record<string, ProblemCode> = {
   P0C02: "version-conflict",
   P0S01: "insufficient-stock",
   P0P01: "precondition-failed",
+  P0G01: "cursor-expired",
   // Standard SQLSTATEs a request can cause.
   "23505": "conflict", // unique_violation
   "23503": "validation-failed", // foreign_key_violation
@@ -29,7 +30,10 @@ export const sqlStateProblems: Record<string, ProblemCode> = {
   "42501": "forbidden", // insufficient_privilege, including row level security refusals
   "40001": "conflict", // serialization_failure: safe to retry
   "40P01": "conflict", // deadlock_detected: safe to retry
-  "55P03": "conflict", // lock_not_available
+  // A lock not granted within lock_timeout, a statement past statement_timeout: the database is
+  // busy, not the request wrong; retry after a moment.
+  "55P03": "unavailable", // lock_not_available
+  "57014": "unavailable", // query_canceled
 };
 
 export interface SqlError {
