@@ -221,8 +221,5 @@ comment on function private.sync_status(text, text[]) is
 revoke all on function private.sync_changes(text, text[], int), private.sync_status(text, text[]),
   private.sync_check_horizon(xid8, bigint), private.sync_head(), private.sync_cursor_position(text),
   private.may_read_event(text) from public, anon;
-revoke all on function private.sync_changes(text, text[], int), private.sync_status(text, text[]),
-  private.sync_check_horizon(xid8, bigint), private.sync_head(), private.sync_cursor_position(text),
-  private.may_read_event(text) from authenticated, service_role;
--- The two entry points only; they run as their owner and call the helpers themselves.
-grant execute on function private.sync_changes(text, text[], int), private.sync_status(text, text[]) to authenticated, service_role;
+grant execute on function private.sync_changes(text, text[], int), private.sync_status(text, text[]),
+  private.sync_cursor_position(text), private.may_read_event(text) to authenticated, service_role;

@@ -23,7 +23,7 @@ import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-image.ts";
 import { createBroadcastRoutes } from "./realtime/rest.ts";
-import { createRealtimeServer } from "./realtime/server.ts";
+import { createRealtimeServer, type RealtimeServer } from "./realtime/server.ts";
 import { mintToken } from "./tokens.ts";
 import { startUpstashBridge } from "./upstash-bridge/bridge.ts";
 
@@ -90,7 +90,7 @@ export async function openLocalDatabase(
 ): Promise<{ db: Db; events: EventSignal }> {
   if (config.databaseUrl) {
     return {
-      db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax }),
+      db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax, acquireTimeoutMs: config.dbPoolTimeoutMs }),
       events: createPostgresSignal(config.databaseUrl),
     };
   }
@@ -112,12 +112,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Requests wait for the stack; the port must be known first (the image endpoint's URLs carry it).
   let handle: (request: Request) => Response | Promise<Response> = () =>
     new Response("starting", { status: 503, headers: { "retry-after": "1" } });
-  const server = serve({ hostname: "127.0.0.1", port: options.port ?? 54321, fetch: (request) => handle(request) });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
+  let realtime: RealtimeServer | undefined;
+  const { server, port } = await listen((request) => handle(request), options.port ?? 54321);
+  server.on("upgrade", (request, socket, head) => {
+    if (!realtime?.handleUpgrade(request, socket, head)) socket.destroy();
   });
-  const { port } = server.address() as AddressInfo;
 
   // Images go to the endpoint served here unless CLOUDINARY_URL names another account.
   const localImages = !(options.env ?? process.env).CLOUDINARY_URL;
@@ -128,6 +127,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const migration = await migrate(db, { seed: true });
   const services = createServices(config, { db, dns: nodeResolver });
   const app = createApp(services);
+  realtime = await createRealtimeServer({
+    db,
+    tokens: services.tokens,
+    logger: services.logger,
+    pollIntervalMs: options.realtimePollMs,
+  });
   const cloudinary = localImages
     ? createLocalCloudinary({
         root: options.imagesDir ?? join(tmpdir(), `storekeep-cloudinary-${process.pid}`),
@@ -135,15 +140,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         basePath: CLOUDINARY_PREFIX,
       })
     : undefined;
-  const realtime = await createRealtimeServer({
-    db,
-    tokens: services.tokens,
-    logger: services.logger,
-    pollIntervalMs: options.realtimePollMs,
-  });
-  server.on("upgrade", (request, socket, head) => {
-    if (!realtime.handleUpgrade(request, socket, head)) socket.destroy();
-  });
 
   // One port, Supabase's URL shape: /functions/v1/<name>, /auth/v1, /realtime/v1 (and /cloudinary).
   const gateway = new Hono();
@@ -151,16 +147,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   gateway.use("/realtime/*", cors({ origin: config.corsOrigins }));
   gateway.route("/auth/v1", createLocalAuth({ db, tokens: services.tokens, jwtSecret: config.jwtSecret ?? "" }));
   gateway.route("/realtime/v1/api", createBroadcastRoutes(realtime, services.tokens));
-  gateway.all("*", (c) => {
-    const request = c.req.raw;
-    const url = new URL(request.url);
-    if (cloudinary && url.pathname.startsWith(`${CLOUDINARY_PREFIX}/`)) {
+  if (cloudinary) {
+    gateway.all(`${CLOUDINARY_PREFIX}/*`, (c) => {
+      const url = new URL(c.req.url);
       url.pathname = url.pathname.slice(CLOUDINARY_PREFIX.length);
-      return cloudinary.app.fetch(new Request(url, request));
-    }
-    return app.fetch(withoutFunctionsPrefix(request));
-  });
-  handle = (request) => gateway.fetch(request);
+      return cloudinary.app.fetch(new Request(url, c.req.raw));
+    });
+  }
+  gateway.all("*", (c) => app.fetch(withoutFunctionsPrefix(c.req.raw)));
+  handle = gateway.fetch;
 
   const timers = options.runJobs === false ? [] : startJobTimers(services);
   // Webhooks leave within a second of their commit: the configured sender (built-in dispatcher,
@@ -185,6 +180,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await bridge?.close();
     },
   };
+}
+
+/** Serves a fetch handler on loopback; `port` 0 picks a free one. */
+async function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+  const server = serve({ hostname: "127.0.0.1", port, fetch });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The api function alone on a real socket at Supabase local's URL shape (keep-alive tests). */
+export function serveApi(app: { fetch: (request: Request) => Response | Promise<Response> }, port: number) {
+  return listen((request) => app.fetch(withoutFunctionsPrefix(request)), port);
 }
 
 function withoutFunctionsPrefix(request: Request): Request {
