@@ -6,6 +6,8 @@ import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageConstraints } from "./domains/images/constraints.ts";
+import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
@@ -19,6 +21,7 @@ import { mountDocs } from "./http/docs.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
+import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { notFoundHandler } from "./http/not-found.ts";
 
@@ -29,6 +32,7 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...catalogConstraints,
+  ...imageConstraints,
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
@@ -71,10 +75,15 @@ export function createApp(services: Services) {
     }),
   );
   app.use("*", authenticate);
+  app.use(
+    "*",
+    rejectUnknownQuery(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: API_VERSION } })),
+  );
 
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
+  app.route("/v1", imageRoutes);
   app.route("/v1", webhookRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
