@@ -12,6 +12,8 @@ import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { syncConstraints } from "./domains/sync/constraints.ts";
+import { syncRoutes } from "./domains/sync/routes.ts";
 import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { webhookConstraints } from "./domains/webhooks/constraints.ts";
@@ -36,6 +38,7 @@ export const constraintRules = {
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
+  ...syncConstraints,
 };
 
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
@@ -85,6 +88,7 @@ export function createApp(services: Services) {
   app.route("/v1", catalogRoutes);
   app.route("/v1", imageRoutes);
   app.route("/v1", webhookRoutes);
+  app.route("/v1", syncRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);
