@@ -6,10 +6,14 @@ import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageConstraints } from "./domains/images/constraints.ts";
+import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { syncConstraints } from "./domains/sync/constraints.ts";
+import { syncRoutes } from "./domains/sync/routes.ts";
 import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { webhookConstraints } from "./domains/webhooks/constraints.ts";
@@ -29,9 +33,11 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...catalogConstraints,
+  ...imageConstraints,
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
+  ...syncConstraints,
 };
 
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
@@ -79,7 +85,9 @@ export function createApp(services: Services) {
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
+  app.route("/v1", imageRoutes);
   app.route("/v1", webhookRoutes);
+  app.route("/v1", syncRoutes);
   documentEventTypes(app.openAPIRegistry);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);

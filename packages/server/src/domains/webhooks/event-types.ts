@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { catalogEventTypes } from "../catalog/events.ts";
+import { imageEventTypes } from "../images/events.ts";
 import { inventoryEventTypes } from "../inventory/events.ts";
 import { orderEventTypes } from "../orders/events.ts";
 
@@ -41,6 +42,7 @@ export const webhookEventTypes: EventType[] = [
  */
 export const eventTypes: EventType[] = [
   ...catalogEventTypes,
+  ...imageEventTypes,
   ...inventoryEventTypes,
   ...orderEventTypes,
   // Other domains: `...<domain>EventTypes` from `domains/<domain>/events.ts`, here.
