@@ -222,6 +222,10 @@ const EXEMPT: Record<string, string> = {
   "POST /v1/webhooks/endpoints/{id}/test": "not yet: queues a test event per call (issue 9 item 11 follow-up)",
   "POST /v1/webhooks/endpoints/{id}/replay": "re-queues past events; a delivery per event and endpoint exists once",
   "POST /v1/webhooks/deliveries/{id}/retry": "re-queues one existing delivery; repeating it changes nothing more",
+  // Found by this test when the images domain landed: not yet keyed (issue 9 item 11 follow-up).
+  "POST /v1/products/{id}/images": "not yet: images domain (issue 14) takes no Idempotency-Key",
+  "POST /v1/products/{id}/images/confirm": "not yet: images domain (issue 14) takes no Idempotency-Key",
+  "POST /v1/images/signature": "signs an upload; creates nothing (should answer 200)",
 };
 
 describe(`every creating route in the OpenAPI document takes Idempotency-Key on ${engine}`, () => {
