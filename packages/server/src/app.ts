@@ -22,6 +22,7 @@ import { webhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
+import { bodyLimits } from "./http/middleware/body-limits.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { notFoundHandler } from "./http/not-found.ts";
@@ -65,6 +66,7 @@ export function createApp(services: Services) {
     await next();
   });
   app.use("*", requestLog);
+  app.use("*", bodyLimits());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
     "*",
