@@ -90,7 +90,6 @@ const ALLOWED: Record<string, Grants> = {
   "function private.stock_history(text, text, bigint, integer)": { authenticated: "execute", service_role: "execute" },
   "function private.stock_status(text, text, text, text, integer)": { authenticated: "execute", service_role: "execute" },
   "function private.sync_changes(text, text[], integer)": { authenticated: "execute", service_role: "execute" },
-  "function private.sync_cursor_position(text)": { authenticated: "execute", service_role: "execute" },
   "function private.sync_status(text, text[])": { authenticated: "execute", service_role: "execute" },
   "function private.transfer_stock(text, text, text, integer, text, text)": { authenticated: "execute", service_role: "execute" },
   "function private.user_exists(uuid)": { authenticated: "execute", service_role: "execute" },
