@@ -56,7 +56,6 @@ const ALLOWED: Record<string, Grants> = {
   "function private.job_status(uuid)": { authenticated: "execute", service_role: "execute" },
   "function private.list_orders(text, text, timestamp with time zone, uuid, integer)": { authenticated: "execute", service_role: "execute" },
   "function private.list_reorder_suggestions(text, timestamp with time zone, uuid, integer)": { authenticated: "execute", service_role: "execute" },
-  "function private.may_read_event(text)": { authenticated: "execute", service_role: "execute" },
   "function private.metrics_snapshot()": { service_role: "execute" },
   "function private.order_transition(uuid, text, text, text, jsonb, integer)": { service_role: "execute" },
   "function private.place_order(jsonb)": { authenticated: "execute", service_role: "execute" },
