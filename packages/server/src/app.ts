@@ -3,19 +3,45 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessRoutes } from "./domains/access/routes.ts";
+import { catalogEventTypes } from "./domains/catalog/events.ts";
+import { pmsProductHandler } from "./domains/catalog/inbound.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { inventoryEventTypes } from "./domains/inventory/events.ts";
+import { pmsInventoryHandler } from "./domains/inventory/inbound.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
+import { orderEventTypes } from "./domains/orders/events.ts";
+import { pmsOrderHandler } from "./domains/orders/inbound.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
-import { documentEventTypes } from "./domains/webhooks/event-types.ts";
-import { webhookRoutes } from "./domains/webhooks/routes.ts";
+import { documentEventTypes } from "./domains/webhooks/event-types/routes.ts";
+import { webhookEventTypes } from "./domains/webhooks/events.ts";
+import { createWebhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { notFoundHandler } from "./http/not-found.ts";
+import type { EventType } from "./platform/event-type.ts";
+import type { AnyInboundHandler } from "./platform/inbound-handler.ts";
 
 export const API_VERSION = "1.0.0";
+
+// What must know every domain is a list each domain exports and this root gathers: adding a domain
+// is a change in its folder plus a line here.
+
+/**
+ * Every topic Storekeep emits, one list per domain (`domains/<name>/events.ts`). A topic a migration
+ * emits without an entry here fails tests/webhooks.event-catalogue.test.ts.
+ */
+export const eventTypes: readonly EventType[] = [
+  ...catalogEventTypes,
+  ...inventoryEventTypes,
+  ...orderEventTypes,
+  ...webhookEventTypes,
+];
+
+/** Every inbound webhook source with a handler, each from the domain it changes (`domains/<name>/inbound.ts`). */
+export const inboundHandlers: readonly AnyInboundHandler[] = [pmsProductHandler, pmsInventoryHandler, pmsOrderHandler];
 
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
 const ALLOWED_HEADERS = [
@@ -57,8 +83,8 @@ export function createApp(services: Services) {
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
-  app.route("/v1", webhookRoutes);
-  documentEventTypes(app.openAPIRegistry);
+  app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
+  documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);
 

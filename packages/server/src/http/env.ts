@@ -1,7 +1,7 @@
-import type { WebhookSender } from "../domains/webhooks/sender.ts";
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
+import type { WebhookSender } from "../platform/webhook-sender.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { Logger } from "./logger.ts";
 

@@ -1,15 +1,29 @@
 import { callAsUser } from "../../platform/db/call.ts";
 import type { Db, DbClaims } from "../../platform/db/types.ts";
-import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
+import type {
+  Adjust,
+  AdjustResult,
+  Level,
+  LevelPolicy,
+  Movement,
+  ReorderSuggestion,
+  Reservation,
+  Reserve,
+  StockStatus,
+  Transfer,
+  TransferResult,
+  VerifyResult,
+} from "./schemas.ts";
 
 // Every stock rule lives in SQL (supabase/migrations/202611220200xx_*): each function here is one
 // call into one SQL function, run as the caller so the function can check the caller's role.
 // Nothing here reads a number, decides and writes it back.
 
-type Json = Record<string, unknown>;
+/** What a call that takes an idempotency key answers: the result, and whether it repeats the first. */
+type Replayable<T> = T & { replayed: boolean };
 
 export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
-  return callAsUser<Json & { replayed: boolean }>(
+  return callAsUser<Replayable<AdjustResult>>(
     db,
     claims,
     "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result",
@@ -27,7 +41,7 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
 }
 
 export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
-  return callAsUser<Json & { replayed: boolean }>(
+  return callAsUser<Replayable<TransferResult>>(
     db,
     claims,
     "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result",
@@ -43,7 +57,7 @@ export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
 }
 
 export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {
-  return callAsUser<Json>(db, claims, "select private.set_level_policy($1, $2, $3, $4, $5) as result", [
+  return callAsUser<Level>(db, claims, "select private.set_level_policy($1, $2, $3, $4, $5) as result", [
     input.sku,
     input.location_code,
     input.reorder_point ?? null,
@@ -53,11 +67,14 @@ export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {
 }
 
 export function closeReorderSuggestion(db: Db, claims: DbClaims, id: string, status: "resolved" | "dismissed") {
-  return callAsUser<Json>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [id, status]);
+  return callAsUser<ReorderSuggestion>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [
+    id,
+    status,
+  ]);
 }
 
 export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempotencyKey?: string) {
-  return callAsUser<Json & { replayed: boolean }>(
+  return callAsUser<Replayable<Reservation>>(
     db,
     claims,
     "select private.reserve_stock($1::jsonb, $2, $3, $4, $5) as result",
@@ -72,15 +89,15 @@ export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempoten
 }
 
 export function releaseReservation(db: Db, claims: DbClaims, id: string) {
-  return callAsUser<Json>(db, claims, "select private.release_reservation($1) as result", [id]);
+  return callAsUser<Reservation>(db, claims, "select private.release_reservation($1) as result", [id]);
 }
 
 export function commitReservation(db: Db, claims: DbClaims, id: string) {
-  return callAsUser<Json>(db, claims, "select private.commit_reservation($1) as result", [id]);
+  return callAsUser<Reservation>(db, claims, "select private.commit_reservation($1) as result", [id]);
 }
 
 export function getReservation(db: Db, claims: DbClaims, id: string) {
-  return callAsUser<Json>(db, claims, "select private.get_reservation($1) as result", [id]);
+  return callAsUser<Reservation>(db, claims, "select private.get_reservation($1) as result", [id]);
 }
 
 export function stockStatus(
@@ -88,7 +105,7 @@ export function stockStatus(
   claims: DbClaims,
   query: { sku?: string; location_code?: string; stock?: string; after?: string; limit: number },
 ) {
-  return callAsUser<Json[]>(db, claims, "select private.stock_status($1, $2, $3, $4, $5) as result", [
+  return callAsUser<StockStatus[]>(db, claims, "select private.stock_status($1, $2, $3, $4, $5) as result", [
     query.sku ?? null,
     query.location_code ?? null,
     query.stock ?? null,
@@ -102,7 +119,7 @@ export function stockHistory(
   claims: DbClaims,
   query: { sku?: string; location_code?: string; beforeId?: number; limit: number },
 ) {
-  return callAsUser<(Json & { id: number })[]>(db, claims, "select private.stock_history($1, $2, $3, $4) as result", [
+  return callAsUser<Movement[]>(db, claims, "select private.stock_history($1, $2, $3, $4) as result", [
     query.sku ?? null,
     query.location_code ?? null,
     query.beforeId ?? null,
@@ -115,7 +132,7 @@ export function listReorderSuggestions(
   claims: DbClaims,
   query: { status: string | null; before?: [string, string]; limit: number },
 ) {
-  return callAsUser<(Json & { id: string; cursor_created_at: string })[]>(
+  return callAsUser<(ReorderSuggestion & { cursor_created_at: string })[]>(
     db,
     claims,
     "select private.list_reorder_suggestions($1, $2, $3, $4) as result",
@@ -124,10 +141,5 @@ export function listReorderSuggestions(
 }
 
 export function verifyLedger(db: Db, claims: DbClaims) {
-  return callAsUser<{ checked: number; mismatches: Json[] }>(
-    db,
-    claims,
-    "select private.check_stock_ledger() as result",
-    [],
-  );
+  return callAsUser<VerifyResult>(db, claims, "select private.check_stock_ledger() as result", []);
 }
