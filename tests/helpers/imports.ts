@@ -60,3 +60,28 @@ export function importCycles(graph: Map<string, string[]>): string[][] {
   for (const node of [...graph.keys()].sort()) if (!index.has(node)) visit(node);
   return cycles;
 }
+
+/**
+ * Where each part of packages/server/src may reach: `platform/` only itself; `http/` itself and
+ * `platform/`; a domain itself, `http/` and `platform/` (never another domain). The composition
+ * roots (app.ts, main.ts, jobs/) may import anything. Answers every import that breaks this.
+ */
+export function layerViolations(graph: Map<string, string[]>): string[] {
+  const layerOf = (file: string): string => {
+    const [top, second] = file.split("/");
+    if (top === "domains") return `domains/${second}`;
+    if (top === "http" || top === "platform") return top;
+    return "root";
+  };
+  const allowed = (from: string, to: string): boolean => {
+    if (from === "root" || from === to) return true;
+    if (from === "platform") return false;
+    if (from === "http") return to === "platform";
+    return to === "http" || to === "platform";
+  };
+  return [...graph].flatMap(([file, imports]) =>
+    imports
+      .filter((target) => !allowed(layerOf(file), layerOf(target)))
+      .map((target) => `${file} imports ${target}`),
+  );
+}
