@@ -80,8 +80,6 @@ export function layerViolations(graph: Map<string, string[]>): string[] {
     return to === "http" || to === "platform";
   };
   return [...graph].flatMap(([file, imports]) =>
-    imports
-      .filter((target) => !allowed(layerOf(file), layerOf(target)))
-      .map((target) => `${file} imports ${target}`),
+    imports.filter((target) => !allowed(layerOf(file), layerOf(target))).map((target) => `${file} imports ${target}`),
   );
 }
