@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
@@ -15,6 +16,7 @@ import { createPostgresSignal } from "../../server/src/platform/events-postgres.
 import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-image.ts";
+import { startUpstashBridge } from "./upstash-bridge/bridge.ts";
 
 /** Settings the local stack assumes when the environment leaves them out. */
 export const LOCAL_DEFAULTS = {
@@ -66,7 +68,15 @@ export async function openLocalDatabase(
 
 /** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const config = loadConfig({ ...LOCAL_DEFAULTS, ...(options.env ?? process.env) });
+  const env: Record<string, string | undefined> = { ...LOCAL_DEFAULTS, ...(options.env ?? process.env) };
+  // With REDIS_URL the API reaches that Redis the way production reaches Upstash: over the REST
+  // protocol, through the bridge. Without it, shared state stays in process.
+  const bridge =
+    env.REDIS_URL && !env.UPSTASH_REDIS_REST_URL
+      ? await startUpstashBridge({ redisUrl: env.REDIS_URL, token: randomBytes(24).toString("base64url") })
+      : undefined;
+  if (bridge) Object.assign(env, { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token });
+  const config = loadConfig(env);
   const { db, events } = await openLocalDatabase(config, options);
   const migration = await migrate(db, { seed: true });
   const services = createServices(config, { db, dns: nodeResolver });
@@ -98,6 +108,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await dispatcher?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.close();
+      await bridge?.close();
     },
   };
 }

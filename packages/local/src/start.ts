@@ -18,6 +18,11 @@ try {
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const database = stack.config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : "PGlite (.storekeep/pgdata)";
+  const shared = process.env.UPSTASH_REDIS_REST_URL
+    ? "Upstash (UPSTASH_REDIS_REST_URL)"
+    : stack.config.upstash
+      ? `Redis (REDIS_URL) through the Upstash bridge at ${stack.config.upstash.url}`
+      : "in process (no REDIS_URL; local only)";
   const tokens = await Promise.all(
     (["admin", "staff", "viewer"] as const).map(async (role) => [
       role,
@@ -27,6 +32,7 @@ try {
 
   console.log(`
 Storekeep is up in ${seconds}s on ${database}; ${stack.migration.applied.length} migration(s) applied now.
+Rate limits, nonces and cache: ${shared}.
 
   API        ${stack.url}/v1/health
   Reference  ${stack.url}/v1/docs

@@ -7,12 +7,19 @@ import { type Config, loadConfig } from "./platform/config.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
+import { createSharedState } from "./platform/kv/index.ts";
 
 /** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
 export function createServices(config: Config, options: { db?: Db; dns?: HostResolver } = {}): Services {
   const db = options.db ?? createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax });
   const logger = createLogger(config.logLevel);
   const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
+  const shared = createSharedState(config);
+  if (shared.backend === "memory") {
+    logger.info(
+      "rate limits and nonces are kept in process (no UPSTASH_REDIS_REST_URL): right for one local process only",
+    );
+  }
   return {
     config,
     db,
@@ -20,6 +27,8 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     logger,
     dns,
     webhooks: createWebhookSender(config, { db, resolver: dns, logger }),
+    shared,
+    optionalReadiness: { redis: () => shared.kv.ping() },
     readiness: {
       database: async () => {
         await db.query("select 1");

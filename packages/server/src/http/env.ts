@@ -1,6 +1,7 @@
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
+import type { SharedState } from "../platform/kv/index.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { Logger } from "./logger.ts";
@@ -17,6 +18,10 @@ export interface Services {
   webhooks: WebhookSender;
   /** Named readiness checks, each resolving when its dependency answers. */
   readiness: Record<string, () => Promise<void>>;
+  /** Checks of dependencies the API serves on without (down: /v1/ready says degraded). */
+  optionalReadiness: Record<string, () => Promise<void>>;
+  /** Rate limits, nonces and cache: Upstash Redis, or in process (local only). */
+  shared: SharedState;
 }
 
 export interface AppEnv {

@@ -58,6 +58,21 @@ export const configSchema = z
       .string()
       .regex(/^[a-zA-Z0-9_.-]{1,256}$/, "letters, digits, -, _ and . (a Svix application uid)")
       .default("storekeep"),
+    // Shared state (rate limits, nonces, cache): Upstash Redis over REST. Without it the API keeps
+    // that state in process, which is only right for one local process.
+    UPSTASH_REDIS_REST_URL: optionalUrl,
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
+    // The longest a request waits for Redis before going on without it.
+    REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(300),
+    // Prefix of every key this deployment writes (several deployments or test runs may share a Redis).
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,64}$/)
+      .default("storekeep"),
+  })
+  .refine((env) => !env.UPSTASH_REDIS_REST_URL === !env.UPSTASH_REDIS_REST_TOKEN, {
+    message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together",
+    path: ["UPSTASH_REDIS_REST_TOKEN"],
   })
   .refine((env) => !env.SVIX_SERVER_URL || env.SVIX_API_KEY, {
     message: "SVIX_SERVER_URL needs SVIX_API_KEY",
@@ -77,6 +92,16 @@ export const configSchema = z
     svix: env.SVIX_API_KEY
       ? { apiKey: env.SVIX_API_KEY, serverUrl: env.SVIX_SERVER_URL, appUid: env.SVIX_APP_UID }
       : undefined,
+    upstash:
+      env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN
+        ? {
+            url: env.UPSTASH_REDIS_REST_URL,
+            token: env.UPSTASH_REDIS_REST_TOKEN,
+            timeoutMs: env.REDIS_TIMEOUT_MS,
+            prefix: env.REDIS_KEY_PREFIX,
+          }
+        : undefined,
+    redisTimeoutMs: env.REDIS_TIMEOUT_MS,
   }))
   .refine((config) => config.jwtSecret || config.jwksUrl, {
     message: "set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL (or SUPABASE_URL) so tokens can be verified",

@@ -17,9 +17,12 @@ const ready = createRoute({
   method: "get",
   path: "/ready",
   tags: ["system"],
-  summary: "Readiness: every dependency answers",
+  summary: "Readiness: every dependency answers (degraded: an optional one, such as Redis, does not)",
   responses: {
-    200: { description: "Every dependency is up", content: { "application/json": { schema: ReadinessSchema } } },
+    200: {
+      description: "Ready, or degraded (serving without an optional dependency)",
+      content: { "application/json": { schema: ReadinessSchema } },
+    },
     503: { description: "A dependency is down", content: { "application/json": { schema: ReadinessSchema } } },
   },
 });
@@ -27,7 +30,7 @@ const ready = createRoute({
 export const systemRoutes = createRouter()
   .openapi(health, (c) => c.json({ status: "ok" as const }, 200))
   .openapi(ready, async (c) => {
-    const readiness = await checkReadiness(c.var.services.readiness);
+    const readiness = await checkReadiness(c.var.services.readiness, c.var.services.optionalReadiness);
     c.header("cache-control", "no-store");
-    return readiness.status === "ready" ? c.json(readiness, 200) : c.json(readiness, 503);
+    return readiness.status !== "unavailable" ? c.json(readiness, 200) : c.json(readiness, 503);
   });

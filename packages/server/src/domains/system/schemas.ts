@@ -4,7 +4,7 @@ export const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Healt
 
 export const ReadinessSchema = z
   .object({
-    status: z.enum(["ready", "unavailable"]),
+    status: z.enum(["ready", "degraded", "unavailable"]),
     checks: z.record(
       z.string(),
       z.object({ status: z.enum(["up", "down"]), latency_ms: z.number(), error: z.string().optional() }),

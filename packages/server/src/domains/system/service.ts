@@ -2,10 +2,17 @@ import type { Readiness } from "./schemas.ts";
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-/** Runs every readiness check at once, each bounded in time; one down makes the whole unavailable. */
-export async function checkReadiness(checks: Record<string, () => Promise<void>>): Promise<Readiness> {
+/**
+ * Runs every readiness check at once, each bounded in time. A required dependency down makes the
+ * whole unavailable (503); an optional one down (Redis: the API serves on without it) makes it
+ * degraded, still 200.
+ */
+export async function checkReadiness(
+  checks: Record<string, () => Promise<void>>,
+  optional: Record<string, () => Promise<void>> = {},
+): Promise<Readiness> {
   const entries = await Promise.all(
-    Object.entries(checks).map(async ([name, check]) => {
+    [...Object.entries(checks), ...Object.entries(optional)].map(async ([name, check]) => {
       const started = performance.now();
       try {
         await withTimeout(check(), CHECK_TIMEOUT_MS);
@@ -16,8 +23,9 @@ export async function checkReadiness(checks: Record<string, () => Promise<void>>
       }
     }),
   );
-  const allUp = entries.every(([, result]) => result.status === "up");
-  return { status: allUp ? "ready" : "unavailable", checks: Object.fromEntries(entries) };
+  const down = entries.filter(([, result]) => result.status === "down").map(([name]) => name);
+  const status = down.some((name) => name in checks) ? "unavailable" : down.length ? "degraded" : "ready";
+  return { status, checks: Object.fromEntries(entries) };
 }
 
 function elapsed(started: number): number {

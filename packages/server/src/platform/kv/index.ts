@@ -1,0 +1,13 @@
+import type { Config } from "../config.ts";
+import { createMemoryState } from "./memory.ts";
+import type { SharedState } from "./types.ts";
+import { createUpstashState } from "./upstash.ts";
+
+export type { KeyValueStore, RateDecision, RateLimiter, RateRule, SharedState } from "./types.ts";
+export { StoreUnavailableError } from "./types.ts";
+
+/** Upstash when configured (production, or the local bridge in front of REDIS_URL), else in-process. */
+export function createSharedState(config: Config): SharedState {
+  if (!config.upstash) return createMemoryState();
+  return createUpstashState(config.upstash);
+}
