@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessRoutes } from "./domains/access/routes.ts";
@@ -20,7 +21,7 @@ import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
-import { notFoundHandler } from "./http/not-found.ts";
+import { problemResponse } from "./http/problems.ts";
 import type { EventType } from "./platform/event-type.ts";
 import type { AnyInboundHandler } from "./platform/inbound-handler.ts";
 
@@ -78,6 +79,23 @@ export function createApp(services: Services) {
       maxAge: 600,
     }),
   );
+  // A known path asked with a method it lacks is 405 with Allow, not 404. Allow names the methods the
+  // routes declare (hono adds HEAD for GET, which Hono answers by itself).
+  app.use(
+    "*",
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        const allowed = methods.filter((method) => method !== "HEAD");
+        c.header("allow", allowed.join(", "));
+        return problemResponse(
+          c,
+          "method-not-allowed",
+          `${c.req.method} is not allowed here; use ${allowed.join(", ")}`,
+        );
+      },
+    }),
+  );
   app.use("*", authenticate);
 
   app.route("/v1", systemRoutes);
@@ -105,7 +123,7 @@ export function createApp(services: Services) {
   });
   app.get("/v1/docs", (c) => c.html(apiReferencePage(`${c.req.path.replace(/\/docs$/, "")}/openapi.json`)));
 
-  app.notFound(notFoundHandler(app));
+  app.notFound((c) => problemResponse(c, "not-found", `no route for ${c.req.path}`));
   app.onError(handleError);
   return app;
 }
