@@ -11,8 +11,8 @@ import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/plat
 import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
 import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
 import type { Db } from "../../server/src/platform/db/types.ts";
-import { createListenSignal, type EventSignal } from "../../server/src/platform/events.ts";
-import { createPostgresSignal } from "../../server/src/platform/events-postgres.ts";
+import { createListenSignal, type EventSignal } from "../../server/src/platform/outbox-signal.ts";
+import { createPostgresSignal } from "../../server/src/platform/outbox-signal-postgres.ts";
 import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-image.ts";

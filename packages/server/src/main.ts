@@ -2,12 +2,12 @@ import { createApp } from "./app.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createTokenVerifier } from "./http/auth.ts";
 import type { Services } from "./http/env.ts";
-import { createLogger } from "./http/logger.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
 import { createSharedState } from "./platform/kv/index.ts";
+import { createLogger } from "./platform/logger.ts";
 
 /** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
 export function createServices(config: Config, options: { db?: Db; dns?: HostResolver } = {}): Services {

@@ -1,4 +1,4 @@
-import type { EventSignal } from "./events.ts";
+import type { EventSignal } from "./outbox-signal.ts";
 
 /** A continuously running sender (the built-in dispatcher or the Svix forwarder). */
 export interface RunningSender {

@@ -1,7 +1,7 @@
-import type { Logger } from "../../http/logger.ts";
 import type { Db } from "../../platform/db/types.ts";
 import type { HostResolver } from "../../platform/dns.ts";
-import type { EventSignal } from "../../platform/events.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { EventSignal } from "../../platform/outbox-signal.ts";
 import type { RunningSender, WebhookSender } from "../../platform/webhook-sender.ts";
 import { runContinuously } from "./loop.ts";
 import { SignerCache } from "./signing.ts";

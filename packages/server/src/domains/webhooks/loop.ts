@@ -1,5 +1,5 @@
-import type { Logger } from "../../http/logger.ts";
-import type { EventSignal } from "../../platform/events.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { EventSignal } from "../../platform/outbox-signal.ts";
 import type { RunningSender } from "../../platform/webhook-sender.ts";
 
 /** What one round of work says about the next: go again at once, or sleep up to `sleepMs`. */

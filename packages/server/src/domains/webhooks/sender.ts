@@ -1,7 +1,7 @@
-import type { Logger } from "../../http/logger.ts";
 import type { Config } from "../../platform/config.ts";
 import type { Db } from "../../platform/db/types.ts";
 import type { HostResolver } from "../../platform/dns.ts";
+import type { Logger } from "../../platform/logger.ts";
 import type { WebhookSender } from "../../platform/webhook-sender.ts";
 import { createDispatcherSender } from "./dispatcher.ts";
 import { createSvixSender } from "./svix-sender.ts";

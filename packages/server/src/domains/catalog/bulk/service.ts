@@ -1,6 +1,6 @@
-import { idempotentAsUser } from "../../../http/idempotency.ts";
 import { PROBLEM_BASE, Problem, type ProblemCode, problemTypes } from "../../../http/problems.ts";
 import { businessDetail, sqlStateProblems } from "../../../http/sql-errors.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { BulkRequest, BulkResult, Product } from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";

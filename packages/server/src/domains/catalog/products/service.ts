@@ -1,5 +1,5 @@
-import { idempotentAsUser } from "../../../http/idempotency.ts";
 import { Problem } from "../../../http/problems.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Product, ProductInput } from "../schemas.ts";
 import { callJson, callJsonIn } from "../shared.ts";
