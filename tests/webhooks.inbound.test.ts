@@ -96,6 +96,23 @@ describe(`inbound webhooks on ${engine}`, () => {
     expect(await onHand("IN-2")).toBe(before + 7);
   });
 
+  it("a pms-inventory count sets on_hand to the counted quantity (a count never adds)", async () => {
+    await send("pms-product", signed("pms-product", product("IN-CNT", 500)));
+    await send(
+      "pms-inventory",
+      signed("pms-inventory", { sku: "IN-CNT", location_code: "main", delta: 9, kind: "receipt" }),
+    );
+    const counted = await send(
+      "pms-inventory",
+      signed("pms-inventory", { sku: "IN-CNT", location_code: "main", counted: 4, kind: "count" }),
+    );
+    expect(counted.status, counted.text).toBe(200);
+    expect(await onHand("IN-CNT")).toBe(4);
+    const asDelta = signed("pms-inventory", { sku: "IN-CNT", location_code: "main", delta: 4, kind: "count" });
+    expect((await send("pms-inventory", asDelta)).status).toBe(422);
+    expect(await onHand("IN-CNT")).toBe(4);
+  });
+
   it("a concurrent repeat of one message is applied once", async () => {
     await send("pms-product", signed("pms-product", product("IN-3", 500)));
     const before = (await onHand("IN-3")) ?? 0;

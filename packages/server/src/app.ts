@@ -3,17 +3,23 @@ import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
+import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryEventTypes } from "./domains/inventory/events.ts";
 import { pmsInventoryHandler } from "./domains/inventory/inbound.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
+import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderEventTypes } from "./domains/orders/events.ts";
 import { pmsOrderHandler } from "./domains/orders/inbound.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
+import { webhookConstraints } from "./domains/webhooks/constraints.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types/routes.ts";
 import { webhookEventTypes } from "./domains/webhooks/events.ts";
 import { createWebhookRoutes } from "./domains/webhooks/routes.ts";
@@ -44,6 +50,16 @@ export const eventTypes: readonly EventType[] = [
 /** Every inbound webhook source with a handler, each from the domain it changes (`domains/<name>/inbound.ts`). */
 export const inboundHandlers: readonly AnyInboundHandler[] = [pmsProductHandler, pmsInventoryHandler, pmsOrderHandler];
 
+/** Every named constraint in the migrations, by name: its field and sentence (tests check none is missing). */
+export const constraintRules = {
+  ...systemConstraints,
+  ...accessConstraints,
+  ...catalogConstraints,
+  ...webhookConstraints,
+  ...inventoryConstraints,
+  ...orderConstraints,
+};
+
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
 const ALLOWED_HEADERS = [
   "Authorization",
@@ -65,6 +81,7 @@ export function createApp(services: Services) {
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
   app.use("*", async (c, next) => {
     c.set("services", services);
+    c.set("constraints", constraintRules);
     await next();
   });
   app.use("*", requestLog);

@@ -5,6 +5,7 @@ import type { SharedState } from "../platform/kv/index.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
+import type { ConstraintRules } from "./constraints.ts";
 
 /** What every request can reach: its id, its caller, and the services built at start-up. */
 export interface Services {
@@ -29,5 +30,7 @@ export interface AppEnv {
     requestId: string;
     caller: Caller;
     services: Services;
+    /** Every domain's constraint rules, to answer a broken constraint with its field. */
+    constraints: ConstraintRules;
   };
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
+import { constraintFieldError, type Located, locateFieldErrors } from "./constraints.ts";
 import type { AppEnv } from "./env.ts";
 import { type FieldError, Problem, type ProblemCode, problemResponse } from "./problems.ts";
 import { businessDetail, isSqlError, sqlStateProblems } from "./sql-errors.ts";
@@ -25,10 +26,15 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
   if (isSqlError(error)) {
     const code: ProblemCode | undefined = sqlStateProblems[error.code];
     if (code) {
-      const detail = error.code.startsWith("P0")
-        ? error.message
-        : describeStandardSqlError(error.code, error.constraint);
-      return problemResponse(c, code, detail, businessDetail(error));
+      const { rowPath } = error as Located;
+      if (error.code.startsWith("P0")) {
+        const extensions = businessDetail(error);
+        if (extensions.errors) extensions.errors = locateFieldErrors(extensions.errors, rowPath);
+        return problemResponse(c, code, error.message, extensions);
+      }
+      const rule = error.constraint ? c.var.constraints?.[error.constraint] : undefined;
+      if (rule) return problemResponse(c, code, rule.message, { errors: [constraintFieldError(rule, rowPath)] });
+      return problemResponse(c, code, describeStandardSqlError(error.code, error.constraint));
     }
   }
 

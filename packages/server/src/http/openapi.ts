@@ -24,7 +24,7 @@ export const ProblemSchema = z
     detail: z.string().optional(),
     instance: z.string().optional(),
     request_id: z.string().optional(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string(), code: z.string().optional() })).optional(),
   })
   .openapi("Problem");
 

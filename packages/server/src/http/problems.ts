@@ -28,6 +28,8 @@ export interface FieldError {
   /** Dotted path to the field at fault, e.g. `items.0.quantity`; empty for the whole body. */
   field: string;
   message: string;
+  /** Machine-readable reason when there is one: taken, invalid, not_found, ... */
+  code?: string;
 }
 
 export interface ProblemBody {

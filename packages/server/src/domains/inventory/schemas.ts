@@ -107,6 +107,11 @@ export const MovementSchema = z
     location_code: z.string(),
     kind: z.enum(["receipt", "adjustment", "count", "damage", "loss", "return", "transfer_out", "transfer_in", "sale"]),
     quantity: z.number().int(),
+    counted: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "For a count: the quantity counted (on_hand after it)" }),
     reason: z.string().nullable(),
     reference: ReferenceSchema.nullable(),
     reservation_id: z.uuid().nullable(),
@@ -127,13 +132,35 @@ export const AdjustSchema = z
       .int()
       .min(-1_000_000)
       .max(1_000_000)
-      .refine((delta) => delta !== 0, "must not be 0"),
+      .refine((delta) => delta !== 0, "must not be 0")
+      .optional()
+      .openapi({ description: "The signed change, for every kind but `count`" }),
+    counted: z.number().int().min(0).max(1_000_000_000).optional().openapi({
+      description: "For `count`: the quantity on the shelf; on_hand becomes it, the difference is the movement",
+    }),
     kind: z.enum(MANUAL_KINDS),
     reason: z.string().max(1000).optional(),
     reference: ReferenceSchema.optional(),
-    idempotency_key: z.string().min(1).max(200).optional(),
+    idempotency_key: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .openapi({ description: "Same as the Idempotency-Key header (an alias kept for older clients)" }),
   })
   .strict()
+  .superRefine((adjust, ctx) => {
+    if (adjust.kind === "count") {
+      if (adjust.counted === undefined)
+        ctx.addIssue({ code: "custom", path: ["counted"], message: "a count states the quantity on the shelf" });
+      if (adjust.delta !== undefined)
+        ctx.addIssue({ code: "custom", path: ["delta"], message: "a count takes counted, not delta" });
+    } else {
+      if (adjust.delta === undefined) ctx.addIssue({ code: "custom", path: ["delta"], message: "required" });
+      if (adjust.counted !== undefined)
+        ctx.addIssue({ code: "custom", path: ["counted"], message: "only a count takes counted" });
+    }
+  })
   .openapi("StockAdjustment");
 
 export const AdjustResultSchema = z.object({ movement: MovementSchema, level: LevelSchema }).openapi("AdjustResult");
@@ -304,9 +331,21 @@ export const PmsInventorySchema = z
     delta: z
       .number()
       .int()
-      .refine((delta) => delta !== 0, "must not be zero"),
+      .refine((delta) => delta !== 0, "must not be zero")
+      .optional()
+      .openapi({ description: "The signed change, for every kind but `count`" }),
+    counted: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: "For `count`: the quantity on the shelf (on_hand becomes it)" }),
     kind: z.enum(["receipt", "adjustment", "count", "damage", "loss", "return"]).default("adjustment"),
     reason: z.string().max(500).optional(),
+  })
+  .refine((message) => (message.kind === "count" ? message.counted !== undefined : message.delta !== undefined), {
+    message: "a count takes counted; every other kind takes delta",
+    path: ["delta"],
   })
   .openapi("PmsInventoryMessage");
 

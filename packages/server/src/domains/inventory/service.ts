@@ -23,6 +23,22 @@ import type {
 type Replayable<T> = T & { replayed: boolean };
 
 export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
+  if (input.kind === "count") {
+    return callAsUser<Replayable<AdjustResult>>(
+      db,
+      claims,
+      "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result",
+      [
+        input.sku,
+        input.location_code,
+        input.counted ?? null,
+        input.reason ?? null,
+        input.reference?.type ?? null,
+        input.reference?.id ?? null,
+        input.idempotency_key ?? null,
+      ],
+    );
+  }
   return callAsUser<Replayable<AdjustResult>>(
     db,
     claims,
@@ -30,7 +46,7 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
     [
       input.sku,
       input.location_code,
-      input.delta,
+      input.delta ?? null,
       input.kind,
       input.reason ?? null,
       input.reference?.type ?? null,

@@ -333,7 +333,7 @@ export type Database = {
           deleted_at?: string | null;
           id?: string;
           options?: NonNullable<Json>;
-          position?: number;
+          position: number;
           price_amount: number;
           product_id: string;
           sku: string;
@@ -609,6 +609,7 @@ export type Database = {
       stock_movements: {
         Row: {
           actor_id: string | null;
+          counted: number | null;
           created_at: string;
           id: number;
           idempotency_key: string | null;
@@ -624,6 +625,7 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           actor_id?: string | null;
+          counted?: number | null;
           created_at?: string;
           id?: never;
           idempotency_key?: string | null;
@@ -638,6 +640,7 @@ export type Database = {
         };
         Update: {
           actor_id?: string | null;
+          counted?: number | null;
           created_at?: string;
           id?: never;
           idempotency_key?: string | null;

@@ -1,7 +1,9 @@
+import { constraintFieldError, type Located, locateFieldErrors, locateRow } from "../../../http/constraints.ts";
 import { PROBLEM_BASE, Problem, type ProblemCode, problemTypes } from "../../../http/problems.ts";
 import { businessDetail, sqlStateProblems } from "../../../http/sql-errors.ts";
 import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
-import type { Db, DbClaims } from "../../../platform/db/types.ts";
+import type { Db, DbClaims, Queryable } from "../../../platform/db/types.ts";
+import { catalogConstraints } from "../constraints.ts";
 import type { BulkRequest, BulkResult, Product } from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";
 
@@ -21,18 +23,38 @@ interface SqlBulk {
   results: SqlItem[];
 }
 
-/** A failed item as a problem (the same SQLSTATE table as whole requests). */
-export function itemProblem(error: NonNullable<SqlItem["error"]>) {
+/** A failed item as a problem (the same SQLSTATE table and constraint rules as whole requests). */
+export function itemProblem(error: NonNullable<SqlItem["error"]>, rowPath = "body") {
   const code: ProblemCode = sqlStateProblems[error.sqlstate] ?? "internal";
   const { status, title } = problemTypes[code];
-  const business = error.sqlstate.startsWith("P0");
+  if (error.sqlstate.startsWith("P0")) {
+    const extensions = businessDetail({ code: error.sqlstate, message: error.message, detail: error.detail ?? "" });
+    if (extensions.errors) extensions.errors = locateFieldErrors(extensions.errors, rowPath);
+    return { type: PROBLEM_BASE + code, title, status, detail: error.message, ...extensions };
+  }
+  const rule = error.constraint ? catalogConstraints[error.constraint] : undefined;
   return {
     type: PROBLEM_BASE + code,
     title,
     status,
-    detail: business ? error.message : error.constraint ? `${title} (${error.constraint})` : title,
-    ...(business ? businessDetail({ code: error.sqlstate, message: error.message, detail: error.detail ?? "" }) : {}),
+    detail: rule?.message ?? title,
+    ...(rule ? { errors: [constraintFieldError(rule, rowPath)] } : {}),
   };
+}
+
+/** Where a failed item's fields sit: its product, or the variant of it at fault. */
+async function itemRowPath(tx: Queryable, item: SqlItem, op: BulkRequest["ops"][number] | undefined) {
+  const at = `body.ops.${item.index}.product`;
+  const variants = op && "product" in op ? (op.product as { variants?: unknown[] } | undefined)?.variants : undefined;
+  if (!item.error || !variants?.length) return at;
+  const located: Located & Record<string, unknown> = {
+    code: item.error.sqlstate,
+    message: item.error.message,
+    detail: item.error.detail ?? undefined,
+    constraint: item.error.constraint ?? undefined,
+  };
+  await locateRow(tx, located, [{ table: "public.product_variants", path: `${at}.variants`, rows: variants }]);
+  return located.rowPath ?? at;
 }
 
 /**
@@ -58,6 +80,10 @@ export function runBulk(
     ]);
     const raw = rows[0]?.result;
     if (!raw) throw new Error("catalog_bulk returned nothing");
+    const paths = new Map<number, string>();
+    for (const item of raw.results) {
+      if (item.error) paths.set(item.index, await itemRowPath(tx, item, request.ops[item.index]));
+    }
     const result: BulkResult = {
       atomic: raw.atomic,
       committed: raw.committed,
@@ -68,7 +94,7 @@ export function runBulk(
         status: item.ok ? (raw.committed ? "ok" : "rolled_back") : "failed",
         id: raw.committed || !item.ok ? item.id : null,
         ...(item.ok && raw.committed ? { product: item.product ? normalizeJson(item.product) : null } : {}),
-        ...(item.error ? { error: itemProblem(item.error) } : {}),
+        ...(item.error ? { error: itemProblem(item.error, paths.get(item.index)) } : {}),
       })),
     };
     if (!result.committed) {

@@ -1,8 +1,11 @@
+import { locateRow } from "../../../http/constraints.ts";
 import { Problem } from "../../../http/problems.ts";
 import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Product, ProductInput } from "../schemas.ts";
 import { callJson, callJsonIn } from "../shared.ts";
+
+const VARIANTS = "public.product_variants";
 
 // Row level security and the catalog triggers decide who may do what; these run one SQL function
 // each, as the caller, and hand back the product the database built.
@@ -13,9 +16,30 @@ export function createProduct(
   input: ProductInput,
   idempotencyKey?: string,
 ): Promise<{ result: Product; replayed: boolean }> {
-  return idempotentAsUser(db, claims, idempotencyKey, "createProduct", input, (tx) =>
-    callJsonIn<Product>(tx, "select private.catalog_create_product($1::jsonb) as result", [JSON.stringify(input)]),
+  return withVariantsLocated(db, claims, input.variants, () =>
+    idempotentAsUser(db, claims, idempotencyKey, "createProduct", input, (tx) =>
+      callJsonIn<Product>(tx, "select private.catalog_create_product($1::jsonb) as result", [JSON.stringify(input)]),
+    ),
   );
+}
+
+/** Runs a write of a product's variants; an error about one of them names it (`body.variants.1.sku`). */
+async function withVariantsLocated<T>(
+  db: Db,
+  claims: DbClaims,
+  variants: readonly unknown[] | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (variants?.length) {
+      await db.asUser(claims, (tx) =>
+        locateRow(tx, error, [{ table: VARIANTS, path: "body.variants", rows: variants }]),
+      );
+    }
+    throw error;
+  }
 }
 
 export async function getProduct(db: Db, claims: DbClaims, id: string): Promise<Product> {
