@@ -84,10 +84,14 @@ describe(`catalog row level security on ${engine}: writing`, () => {
 
   it("anon, customers and viewers cannot write products, variants, brands or categories", async () => {
     for (const claims of [claimsOf("anon"), CUSTOMER, claimsOf("viewer")]) {
-      await expect(as(claims, (tx) => insertDraft(tx))).rejects.toMatchObject({ code: "42501" });
+      // Refused by the grants or the policy (42501), or earlier by the handle lookup the rules
+      // trigger makes for a product without a handle, which answers staff only (P0F01).
+      await expect(as(claims, (tx) => insertDraft(tx))).rejects.toMatchObject({
+        code: expect.stringMatching(/^(42501|P0F01)$/),
+      });
       await expect(
         as(claims, (tx) => tx.query("insert into public.brands (name) values ('Nope')")),
-      ).rejects.toMatchObject({ code: "42501" });
+      ).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|P0F01)$/) });
       await expect(
         as(claims, (tx) =>
           tx.query(

@@ -104,23 +104,101 @@ describe(`inventory tables through direct access (as PostgREST would) on ${engin
       [variantId, mainId, kind, quantity],
     );
 
-  it("staff and up record manual movements directly; the level follows; viewers and customers cannot", async () => {
+  it("nobody inserts movements directly, whatever the kind: manual movements go through adjust_stock", async () => {
     const before = await level(ctx.db, SKU, "main");
-    await insertMovement(staffClaims("staff"), "receipt", 3);
-    expect((await level(ctx.db, SKU, "main"))?.on_hand).toBe((before?.on_hand ?? 0) + 3);
+    for (const claims of [staffClaims("owner"), staffClaims("staff"), staffClaims("viewer"), CUSTOMER, ANON]) {
+      for (const [kind, quantity] of [
+        ["receipt", 3],
+        ["return", 1],
+        ["sale", -1],
+        ["transfer_out", -1],
+      ] as const) {
+        await expect(
+          insertMovement(claims, kind, quantity),
+          `${claims.app_role ?? claims.role} ${kind}`,
+        ).rejects.toMatchObject({
+          code: "42501",
+        });
+      }
+    }
+    await expect(
+      asUser(
+        { role: "service_role" },
+        "insert into public.stock_movements (variant_id, location_id, kind, quantity) values ($1, $2, 'receipt', 1)",
+        [variantId, mainId],
+      ),
+    ).rejects.toMatchObject({ code: "42501" });
+    const adjusted = await asUser<{ v: { level: { on_hand: number } } }>(
+      staffClaims("staff"),
+      "select private.adjust_stock($1, 'main', 3, 'receipt') as v",
+      [SKU],
+    );
+    expect(adjusted.rows[0]?.v.level.on_hand).toBe((before?.on_hand ?? 0) + 3);
     const { rows } = await ctx.db.query<{ actor_id: string }>(
       "select actor_id from public.stock_movements where variant_id = $1 order by id desc limit 1",
       [variantId],
     );
     expect(rows[0]?.actor_id).toBe(DEMO_USERS.staff);
-    for (const claims of [staffClaims("viewer"), CUSTOMER]) {
-      await expect(insertMovement(claims, "receipt", 3)).rejects.toMatchObject({ code: "42501" });
+  });
+
+  it("a manual movement cannot pass for an order's return, a transfer leg or a reservation's sale", async () => {
+    const before = await level(ctx.db, SKU, "main");
+    const orderId = "00000000-0000-4000-8000-00000000beef";
+    for (const type of ["order", "transfer", "reservation"]) {
+      await expect(
+        asUser(staffClaims("owner"), "select private.adjust_stock($1, 'main', 1, 'return', null, $2, $3)", [
+          SKU,
+          type,
+          orderId,
+        ]),
+      ).rejects.toMatchObject({ code: "P0V01" });
+      // Whichever function writes it: the ledger itself refuses the forged reference.
+      await expect(
+        asUser(staffClaims("owner"), "select private.count_stock($1, 'main', 500, null, $2, $3)", [SKU, type, orderId]),
+      ).rejects.toMatchObject({ code: "P0V01" });
+      await expect(
+        ctx.db.query(
+          "insert into public.stock_movements (variant_id, location_id, kind, quantity, reference_type, reference_id) values ($1, $2, 'return', 1, $3, $4)",
+          [variantId, mainId, type, orderId],
+        ),
+      ).rejects.toMatchObject({ code: "P0V01" });
+      const response = await api().request("POST", "/v1/inventory/adjust", {
+        as: "owner",
+        body: { sku: SKU, location_code: "main", delta: 1, kind: "return", reference: { type, id: orderId } },
+      });
+      expect({ type, status: response.status }).toEqual({ type, status: 422 });
+      expect(response.json.errors?.[0]?.field).toMatch(/reference/);
     }
-    await expect(insertMovement(ANON, "receipt", 3)).rejects.toMatchObject({ code: "42501" });
-    // Sales and transfers come only from the reservation and transfer functions.
-    await expect(insertMovement(staffClaims("owner"), "sale", -1)).rejects.toMatchObject({ code: "42501" });
-    await expect(insertMovement(staffClaims("staff"), "transfer_out", -1)).rejects.toMatchObject({ code: "42501" });
-    expect((await level(ctx.db, SKU, "main"))?.on_hand).toBe((before?.on_hand ?? 0) + 3);
+    const ok = await api().request("POST", "/v1/inventory/adjust", {
+      as: "staff",
+      body: {
+        sku: SKU,
+        location_code: "main",
+        delta: 1,
+        kind: "receipt",
+        reference: { type: "purchase_order", id: "PO-7" },
+      },
+    });
+    expect(ok.status, ok.text).toBe(201);
+    expect((await level(ctx.db, SKU, "main"))?.on_hand).toBe((before?.on_hand ?? 0) + 1);
+  });
+
+  it("only the ledger trigger moves on_hand: a trigger chain at any depth is refused", async () => {
+    // The old guard trusted trigger depth 2; any trigger that updates a level sits there too.
+    const attempt = ctx.db.transaction(async (tx) => {
+      await tx.exec(`
+        create temporary table ledger_probe (n int);
+        create function pg_temp.ledger_probe_bump() returns trigger language plpgsql as $$
+        begin
+          update public.stock_levels set on_hand = on_hand + 1000 where variant_id = '${variantId}';
+          return new;
+        end $$;
+        create trigger ledger_probe_after_insert after insert on ledger_probe
+          for each row execute function pg_temp.ledger_probe_bump();
+      `);
+      await tx.query("insert into ledger_probe values (1)");
+    });
+    await expect(attempt).rejects.toMatchObject({ code: "P0F01" });
   });
 
   it("nobody writes on_hand, reserved or reservations directly", async () => {

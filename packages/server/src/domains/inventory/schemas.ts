@@ -140,7 +140,10 @@ export const AdjustSchema = z
     }),
     kind: z.enum(MANUAL_KINDS),
     reason: z.string().max(1000).optional(),
-    reference: ReferenceSchema.optional(),
+    reference: z
+      .object({ type: z.enum(["purchase_order", "cart", "external"]), id: z.string().min(1).max(200) })
+      .optional()
+      .openapi({ description: "What the movement is for; orders, transfers and reservations record their own" }),
     idempotency_key: z
       .string()
       .min(1)
