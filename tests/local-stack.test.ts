@@ -21,6 +21,16 @@ describe.skipIf(engine !== "pglite")("the local stack (npm start)", () => {
       const token = await mintStaffToken(first.config.jwtSecret ?? "", "admin");
       const me = await fetch(`${first.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(await me.json()).toMatchObject({ app_role: "admin" });
+      // Problems and Locations name the path the client called, /functions/v1 included.
+      const missing = await fetch(`${first.url}/v1/nowhere`);
+      expect(await missing.json()).toMatchObject({ instance: "/functions/v1/api/v1/nowhere" });
+      const brand = await fetch(`${first.url}/v1/brands`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "Stack brand" }),
+      });
+      const created = (await brand.json()) as { id: string };
+      expect(brand.headers.get("location")).toBe(`/functions/v1/api/v1/brands/${created.id}`);
       await first.close();
 
       const second = await startLocalStack({ env, dataDir, port: 0, runJobs: false });
@@ -33,5 +43,5 @@ describe.skipIf(engine !== "pglite")("the local stack (npm start)", () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 180_000);
 });

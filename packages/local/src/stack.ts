@@ -117,7 +117,10 @@ function withoutFunctionsPrefix(request: Request): Request {
   const url = new URL(request.url);
   if (!url.pathname.startsWith(`${FUNCTIONS_PREFIX}/`)) return request;
   url.pathname = url.pathname.slice(FUNCTIONS_PREFIX.length);
-  return new Request(url, request);
+  // As Supabase's gateway does: the function learns the prefix it was called under.
+  const forwarded = new Request(url, request);
+  forwarded.headers.set("x-forwarded-prefix", FUNCTIONS_PREFIX);
+  return forwarded;
 }
 
 function startJobTimers(services: Services): ReturnType<typeof setInterval>[] {

@@ -26,6 +26,7 @@ import { createWebhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
+import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
 import type { EventType } from "./platform/event-type.ts";
@@ -114,6 +115,10 @@ export function createApp(services: Services) {
     }),
   );
   app.use("*", authenticate);
+  app.use(
+    "*",
+    rejectUnknownQuery(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: API_VERSION } })),
+  );
 
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);

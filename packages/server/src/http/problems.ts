@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { publicPath } from "./public-path.ts";
 
 /** The closed set of problem types this API answers with (RFC 9457 `type` is PROBLEM_BASE + code). */
 export const PROBLEM_BASE = "https://storekeep.dev/problems/";
@@ -77,6 +78,6 @@ export function problemResponse(
   detail?: string,
   extensions: Record<string, unknown> = {},
 ): Response {
-  const body = problemBody(code, detail, { ...extensions, instance: c.req.path, request_id: c.get("requestId") });
+  const body = problemBody(code, detail, { ...extensions, instance: publicPath(c), request_id: c.get("requestId") });
   return c.body(JSON.stringify(body), problemTypes[code].status, { "content-type": "application/problem+json" });
 }

@@ -54,6 +54,12 @@ export const configSchema = z
     // dispatcher, and endpoints are managed in Svix. SVIX_SERVER_URL points at a self-hosted server.
     SVIX_API_KEY: z.string().min(1).optional(),
     SVIX_SERVER_URL: optionalUrl,
+    // The path the gateway strips before the function sees a request (`/functions/v1` on Supabase);
+    // an `X-Forwarded-Prefix` header from the gateway wins. Used for Location and problem instance.
+    PUBLIC_PATH_PREFIX: z
+      .string()
+      .regex(/^(\/[A-Za-z0-9._~-]+)*$/, "empty, or a path such as /functions/v1 (no trailing slash)")
+      .optional(),
     SVIX_APP_UID: z
       .string()
       .regex(/^[a-zA-Z0-9_.-]{1,256}$/, "letters, digits, -, _ and . (a Svix application uid)")
@@ -85,6 +91,8 @@ export const configSchema = z
       env.SUPABASE_JWKS_URL ??
       (env.SUPABASE_URL ? `${env.SUPABASE_URL.replace(/\/$/, "")}/auth/v1/.well-known/jwks.json` : undefined),
     dbPoolMax: env.DB_POOL_MAX,
+    // On Supabase (which sets SUPABASE_DB_URL for functions) clients call /functions/v1/<name>/...
+    publicPathPrefix: env.PUBLIC_PATH_PREFIX ?? (env.SUPABASE_DB_URL ? "/functions/v1" : ""),
     corsOrigins: env.CORS_ORIGINS,
     logLevel: env.LOG_LEVEL,
     webhooksAllowPrivateUrls: env.WEBHOOKS_ALLOW_PRIVATE_URLS,

@@ -130,10 +130,25 @@ export const PRODUCT_SORTS = [
   "-updated",
 ] as const;
 
+export const ProductHandleParamSchema = z.object({
+  handle: HandleSchema.openapi({ param: { name: "handle", in: "path" } }),
+});
+
 export const ProductListQuerySchema = PageQuerySchema.extend({
   status: ProductStatusSchema.optional(),
   brand_id: z.uuid().optional(),
+  brand: HandleSchema.optional().openapi({ description: "The brand's handle (instead of brand_id)" }),
   category_id: z.uuid().optional().openapi({ description: "This category and every category below it" }),
+  category: HandleSchema.optional().openapi({
+    description: "The category's handle (instead of category_id): it and every category below it",
+  }),
+  sku: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .openapi({ description: "Products having a live variant with this SKU (any case)" }),
+  handle: HandleSchema.optional().openapi({ description: "The product with this handle" }),
   price_min: z.coerce.number().int().min(0).max(MAX_INT).optional(),
   price_max: z.coerce.number().int().min(0).max(MAX_INT).optional(),
   updated_since: Timestamp.optional(),

@@ -11,6 +11,7 @@ import {
   jsonResponse,
 } from "../../http/openapi.ts";
 import { decodeCursor, pageSchema, toPage } from "../../http/pagination.ts";
+import { locateCreated } from "../../http/public-path.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import { OrderListQuerySchema, OrderSchema, PlaceOrderSchema, SetOrderStatusSchema } from "./schemas.ts";
 import { getOrder, listOrders, placeOrder, setOrderStatus } from "./service.ts";
@@ -91,6 +92,7 @@ export const orderRoutes = createRouter()
     const key = c.req.valid("header")["idempotency-key"];
     const { result, replayed } = await placeOrder(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);
     markReplayed(c, replayed);
+    locateCreated(c, result.id);
     c.header("ETag", etag(result.version));
     return c.json(result, 201);
   })

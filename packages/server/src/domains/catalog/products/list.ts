@@ -32,11 +32,22 @@ export function productFilterSql(filters: ProductFilters, params: unknown[]): st
   };
   if (filters.status) where.push(`p.status = ${param(filters.status)}`);
   if (filters.brand_id) where.push(`p.brand_id = ${param(filters.brand_id)}::uuid`);
+  if (filters.brand)
+    where.push(`p.brand_id = (select b.id from public.brands b where b.handle = ${param(filters.brand)})`);
   if (filters.category_id) {
     where.push(
       `p.category_id in (select c.id from public.categories c where c.path @> array[${param(filters.category_id)}::uuid])`,
     );
   }
+  if (filters.category) {
+    where.push(`p.category_id in (select c.id from public.categories c
+                 where c.path @> array[(select h.id from public.categories h where h.handle = ${param(filters.category)})])`);
+  }
+  if (filters.sku) {
+    where.push(`exists (select 1 from public.product_variants v where v.product_id = p.id and v.deleted_at is null
+                 and lower(v.sku) = lower(${param(filters.sku)}))`);
+  }
+  if (filters.handle) where.push(`p.handle = ${param(filters.handle)}`);
   if (filters.price_min !== undefined || filters.price_max !== undefined) {
     where.push(`exists (select 1 from public.product_variants v where v.product_id = p.id and v.deleted_at is null
                  and v.price_amount between ${param(filters.price_min ?? 0)}::integer and ${param(filters.price_max ?? 2147483647)}::integer)`);

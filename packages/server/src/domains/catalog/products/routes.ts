@@ -3,8 +3,10 @@ import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempote
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { pageSchema } from "../../../http/pagination.ts";
+import { locateCreated } from "../../../http/public-path.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
 import {
+  ProductHandleParamSchema,
   ProductInputSchema,
   ProductListQuerySchema,
   ProductPatchSchema,
@@ -13,7 +15,14 @@ import {
   VersionBodySchema,
 } from "../schemas.ts";
 import { listProducts } from "./list.ts";
-import { createProduct, deleteProduct, getProduct, setProductStatus, updateProduct } from "./service.ts";
+import {
+  createProduct,
+  deleteProduct,
+  getProduct,
+  getProductByHandle,
+  setProductStatus,
+  updateProduct,
+} from "./service.ts";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const productResponse = (description: string) => ({ description, ...json(ProductSchema) });
@@ -57,6 +66,16 @@ const getProductRoute = createRoute({
   summary: "One product with its variants",
   request: { params: IdParamSchema },
   responses: { 200: productResponse("The product"), 404: errorResponse("No such product"), ...commonErrors },
+});
+
+const getProductByHandleRoute = createRoute({
+  operationId: "getProductByHandle",
+  method: "get",
+  path: "/products/by-handle/{handle}",
+  tags: ["catalog"],
+  summary: "One product with its variants, by its handle",
+  request: { params: ProductHandleParamSchema },
+  responses: { 200: productResponse("The product"), 404: errorResponse("No product has this handle"), ...commonErrors },
 });
 
 const updateProductRoute = createRoute({
@@ -123,10 +142,13 @@ export const productRoutes = createRouter()
       c.req.valid("header")["idempotency-key"],
     );
     markReplayed(c, replayed);
-    c.header("Location", `${c.req.path}/${product.id}`);
+    locateCreated(c, product.id);
     c.header("ETag", etag(product.version));
     return c.json(product, 201);
   })
+  .openapi(getProductByHandleRoute, async (c) =>
+    c.json(await getProductByHandle(c.var.services.db, c.var.caller.claims, c.req.valid("param").handle), 200),
+  )
   .openapi(getProductRoute, async (c) => {
     const product = await getProduct(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
     c.header("ETag", etag(product.version));

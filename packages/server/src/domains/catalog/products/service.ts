@@ -53,6 +53,17 @@ export async function getProduct(db: Db, claims: DbClaims, id: string): Promise<
   return product;
 }
 
+export async function getProductByHandle(db: Db, claims: DbClaims, handle: string): Promise<Product> {
+  const product = await callJson<Product | null>(
+    db,
+    claims,
+    "select private.product_json(p) as result from public.products p where p.handle = $1 and p.deleted_at is null",
+    [handle],
+  );
+  if (!product) throw new Problem("not-found", `no product with handle ${handle}`);
+  return product;
+}
+
 export function updateProduct(
   db: Db,
   claims: DbClaims,

@@ -3,6 +3,7 @@ import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempote
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { PageQuerySchema, pageSchema } from "../../../http/pagination.ts";
+import { locateCreated } from "../../../http/public-path.ts";
 import {
   type Brand,
   BrandInputSchema,
@@ -135,6 +136,7 @@ export const taxonomyRoutes = createRouter()
       c.req.valid("header")["idempotency-key"],
     );
     markReplayed(c, replayed);
+    locateCreated(c, result.id);
     return c.json(result, 201);
   })
   .openapi(brands.update, async (c) =>
@@ -167,6 +169,7 @@ export const taxonomyRoutes = createRouter()
       c.req.valid("header")["idempotency-key"],
     );
     markReplayed(c, replayed);
+    locateCreated(c, result.id);
     return c.json(result, 201);
   })
   .openapi(categories.update, async (c) =>

@@ -3,6 +3,7 @@ import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempote
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { Problem } from "../../../http/problems.ts";
+import { publicPath } from "../../../http/public-path.ts";
 import { ExportQuerySchema, ImportQuerySchema, JobSchema } from "../schemas.ts";
 import { exportProducts } from "./export.ts";
 import { getJob, processImport, startImport } from "./service.ts";
@@ -123,7 +124,7 @@ export const transferRoutes = createRouter()
       );
       inBackground(work);
     }
-    c.header("Location", `${c.req.path.replace(/\/products\/import$/, "")}/jobs/${job.id}`);
+    c.header("Location", publicPath(c, `${c.req.path.replace(/\/products\/import$/, "")}/jobs/${job.id}`));
     return c.json(job, 202);
   })
   .openapi(jobRoute, async (c) =>

@@ -1,0 +1,23 @@
+import type { Context } from "hono";
+import type { AppEnv } from "./env.ts";
+
+/** A path prefix a proxy may announce: absolute, segments of URL-safe characters, never `//`. */
+const PREFIX = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+/**
+ * The path the client called for `path` (the function's own path, `/api/v1/...`): the gateway in
+ * front of the function strips its prefix (`/functions/v1` on Supabase and in `npm start`) and
+ * announces it in `X-Forwarded-Prefix`; without that header the configured prefix applies. Used for
+ * `Location` headers and a problem's `instance`, so a client can follow them as they are.
+ */
+export function publicPath(c: Context<AppEnv>, path: string = c.req.path): string {
+  const announced = c.req.header("x-forwarded-prefix")?.replace(/\/+$/, "");
+  const prefix =
+    announced !== undefined && PREFIX.test(announced) ? announced : (c.var.services?.config.publicPathPrefix ?? "");
+  return `${prefix}${path}`;
+}
+
+/** `Location` of a resource a POST created under the path it was posted to (`/orders` -> `/orders/{id}`). */
+export function locateCreated(c: Context<AppEnv>, id: string): void {
+  c.header("Location", publicPath(c, `${c.req.path.replace(/\/+$/, "")}/${id}`));
+}
