@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../server/src/app.ts";
@@ -13,10 +15,24 @@ import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
 import type { Db } from "../../server/src/platform/db/types.ts";
 import { createListenSignal, type EventSignal } from "../../server/src/platform/outbox-signal.ts";
 import { createPostgresSignal } from "../../server/src/platform/outbox-signal-postgres.ts";
+import { createLocalCloudinary } from "./cloudinary/app.ts";
 import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-image.ts";
 import { startUpstashBridge } from "./upstash-bridge/bridge.ts";
+
+/** Where the local stack's Cloudinary-compatible endpoint is mounted on its server. */
+export const CLOUDINARY_PREFIX = "/cloudinary";
+const LOCAL_CLOUD = { cloudName: "local", apiKey: "local-key", apiSecret: "local-secret" };
+
+/** Settings that point the API at the local image endpoint served at `origin` + /cloudinary. */
+export function localCloudinaryEnv(origin: string): Record<string, string> {
+  const { cloudName, apiKey, apiSecret } = LOCAL_CLOUD;
+  return {
+    CLOUDINARY_URL: `cloudinary://${apiKey}:${apiSecret}@${cloudName}?upload_prefix=${origin}/cloudinary`,
+    IMAGES_CDN_URL: `${origin}/cloudinary/${cloudName}`,
+  };
+}
 
 /** Settings the local stack assumes when the environment leaves them out. */
 export const LOCAL_DEFAULTS = {
@@ -24,6 +40,7 @@ export const LOCAL_DEFAULTS = {
   CORS_ORIGINS: "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173",
   // Webhook receivers on this machine (http, loopback) are allowed locally; production refuses them.
   WEBHOOKS_ALLOW_PRIVATE_URLS: "true",
+  ...localCloudinaryEnv("http://127.0.0.1:54321"),
 };
 
 /** Supabase local serves functions at /functions/v1/<name>; the function itself sees /<name>/... */
@@ -36,6 +53,8 @@ export interface LocalStackOptions {
   fresh?: boolean;
   port?: number;
   runJobs?: boolean;
+  /** Where the local image endpoint keeps assets; default a temporary directory. */
+  imagesDir?: string;
 }
 
 export interface LocalStack {
@@ -76,22 +95,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? await startUpstashBridge({ redisUrl: env.REDIS_URL, token: randomBytes(24).toString("base64url") })
       : undefined;
   if (bridge) Object.assign(env, { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token });
-  const config = loadConfig(env);
-  const { db, events } = await openLocalDatabase(config, options);
-  const migration = await migrate(db, { seed: true });
-  const services = createServices(config, { db, dns: nodeResolver });
-  const app = createApp(services);
-
-  const server = serve({
-    hostname: "127.0.0.1",
-    port: options.port ?? 54321,
-    fetch: (request) => app.fetch(withoutFunctionsPrefix(request)),
-  });
+  // Requests wait for the stack; the port must be known first (the image endpoint's URLs carry it).
+  let handle: (request: Request) => Response | Promise<Response> = () =>
+    new Response("starting", { status: 503, headers: { "retry-after": "1" } });
+  const server = serve({ hostname: "127.0.0.1", port: options.port ?? 54321, fetch: (request) => handle(request) });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
   });
   const { port } = server.address() as AddressInfo;
+
+  // Images go to the endpoint served here unless CLOUDINARY_URL names another account.
+  const localImages = !(options.env ?? process.env).CLOUDINARY_URL;
+  const config = loadConfig(localImages ? { ...env, ...localCloudinaryEnv(`http://127.0.0.1:${port}`) } : env);
+  const { db, events } = await openLocalDatabase(config, options);
+  const migration = await migrate(db, { seed: true });
+  const services = createServices(config, { db, dns: nodeResolver });
+  const app = createApp(services);
+  const cloudinary = localImages
+    ? createLocalCloudinary({
+        root: options.imagesDir ?? join(tmpdir(), `storekeep-cloudinary-${process.pid}`),
+        ...LOCAL_CLOUD,
+        basePath: CLOUDINARY_PREFIX,
+      })
+    : undefined;
+  handle = (request) => {
+    const url = new URL(request.url);
+    if (cloudinary && url.pathname.startsWith(`${CLOUDINARY_PREFIX}/`)) {
+      url.pathname = url.pathname.slice(CLOUDINARY_PREFIX.length);
+      return cloudinary.app.fetch(new Request(url, request));
+    }
+    return app.fetch(withoutFunctionsPrefix(request));
+  };
 
   const timers = options.runJobs === false ? [] : startJobTimers(services);
   // Webhooks leave within a second of their commit: the configured sender (built-in dispatcher,

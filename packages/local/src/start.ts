@@ -13,6 +13,7 @@ const fresh = process.argv.includes("--fresh");
 try {
   const stack = await startLocalStack({
     dataDir: join(process.cwd(), ".storekeep", "pgdata"),
+    imagesDir: join(process.cwd(), ".storekeep", "cloudinary"),
     fresh,
     port: Number(process.env.PORT ?? 54321),
   });

@@ -9,6 +9,9 @@ import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageConstraints } from "./domains/images/constraints.ts";
+import { imageEventTypes } from "./domains/images/events.ts";
+import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
 import { inventoryEventTypes } from "./domains/inventory/events.ts";
 import { pmsInventoryHandler } from "./domains/inventory/inbound.ts";
@@ -43,6 +46,7 @@ export const API_VERSION = "1.0.0";
  */
 export const eventTypes: readonly EventType[] = [
   ...catalogEventTypes,
+  ...imageEventTypes,
   ...inventoryEventTypes,
   ...orderEventTypes,
   ...webhookEventTypes,
@@ -56,6 +60,7 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...catalogConstraints,
+  ...imageConstraints,
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
@@ -123,6 +128,7 @@ export function createApp(services: Services) {
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
+  app.route("/v1", imageRoutes);
   app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
   documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);

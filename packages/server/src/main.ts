@@ -6,6 +6,7 @@ import { type Config, loadConfig } from "./platform/config.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
+import { createCloudinaryProvider } from "./platform/images/cloudinary.ts";
 import { createSharedState } from "./platform/kv/index.ts";
 import { createLogger } from "./platform/logger.ts";
 
@@ -27,6 +28,7 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     logger,
     dns,
     webhooks: createWebhookSender(config, { db, resolver: dns, logger }),
+    images: config.images ? createCloudinaryProvider(config.images) : undefined,
     shared,
     optionalReadiness: { redis: () => shared.kv.ping() },
     readiness: {

@@ -1,6 +1,7 @@
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
+import type { ImageProvider } from "../platform/images/types.ts";
 import type { SharedState } from "../platform/kv/index.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";
@@ -17,6 +18,8 @@ export interface Services {
   dns: HostResolver;
   /** Outbound webhooks: the built-in dispatcher, or Svix Cloud when SVIX_API_KEY is set. */
   webhooks: WebhookSender;
+  /** The image provider (Cloudinary, or the local stack's endpoint); absent without CLOUDINARY_URL. */
+  images?: ImageProvider;
   /** Named readiness checks, each resolving when its dependency answers. */
   readiness: Record<string, () => Promise<void>>;
   /** Checks of dependencies the API serves on without (down: /v1/ready says degraded). */

@@ -1,4 +1,5 @@
 import { processPendingImports } from "../domains/catalog/transfer/service.ts";
+import { destroyQueuedAssets } from "../domains/images/service.ts";
 import type { Services } from "../http/env.ts";
 import type { Db } from "../platform/db/types.ts";
 
@@ -70,6 +71,16 @@ jobs.push(
     },
   },
 );
+
+// Images: assets of deleted images, and of uploads never recorded, leave the provider (retried
+// with backoff until the provider confirms).
+jobs.push({
+  name: "images.destroy",
+  intervalMs: 30_000,
+  async run(db, services) {
+    return { ...(await destroyQueuedAssets(db, services?.images)) };
+  },
+});
 
 export function findJob(name: string): Job | undefined {
   return jobs.find((job) => job.name === name);

@@ -37,6 +37,42 @@ const inboundSecrets = z
     Object.fromEntries(Object.entries(sources).map(([source, secrets]) => [source, [secrets].flat()])),
   );
 
+// The image provider's account, as Cloudinary's SDKs read it:
+// cloudinary://API_KEY:API_SECRET@CLOUD_NAME[?upload_prefix=URL][&signature_algorithm=sha256].
+// The local stack points upload_prefix at its Cloudinary-compatible endpoint.
+const cloudinaryUrl = z.string().transform((text, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    url = new URL("invalid:");
+  }
+  const uploadPrefix = url.searchParams.get("upload_prefix") ?? "https://api.cloudinary.com";
+  const algorithm = url.searchParams.get("signature_algorithm") ?? "sha1";
+  if (
+    url.protocol !== "cloudinary:" ||
+    !url.hostname ||
+    !url.username ||
+    !url.password ||
+    !/^https?:\/\/[^/]/.test(uploadPrefix) ||
+    (algorithm !== "sha1" && algorithm !== "sha256")
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must be cloudinary://API_KEY:API_SECRET@CLOUD_NAME[?upload_prefix=http(s)://...][&signature_algorithm=sha256]",
+    });
+    return z.NEVER;
+  }
+  return {
+    cloudName: url.hostname,
+    apiKey: decodeURIComponent(url.username),
+    apiSecret: decodeURIComponent(url.password),
+    uploadPrefix: uploadPrefix.replace(/\/$/, ""),
+    signatureAlgorithm: algorithm as "sha1" | "sha256",
+  };
+});
+
 export const configSchema = z
   .object({
     DATABASE_URL: optionalUrl,
@@ -63,6 +99,20 @@ export const configSchema = z
     SVIX_APP_UID: z
       .string()
       .regex(/^[a-zA-Z0-9_.-]{1,256}$/, "letters, digits, -, _ and . (a Svix application uid)")
+      .default("storekeep"),
+    CLOUDINARY_URL: cloudinaryUrl.optional(),
+    // Delivery through your own CDN domain (https://img.example.com) instead of res.cloudinary.com;
+    // an http:// URL serves from there as is (the local stack's endpoint).
+    IMAGES_CDN_URL: optionalUrl,
+    IMAGES_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 * 1024)
+      .default(10 * 1024 * 1024),
+    IMAGES_FOLDER: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, - and _ (a Cloudinary folder)")
       .default("storekeep"),
     // Shared state (rate limits, nonces, cache): Upstash Redis over REST. Without it the API keeps
     // that state in process, which is only right for one local process.
@@ -99,6 +149,14 @@ export const configSchema = z
     inboundWebhookSecrets: env.INBOUND_WEBHOOK_SECRETS ?? ({} as Record<string, string[]>),
     svix: env.SVIX_API_KEY
       ? { apiKey: env.SVIX_API_KEY, serverUrl: env.SVIX_SERVER_URL, appUid: env.SVIX_APP_UID }
+      : undefined,
+    images: env.CLOUDINARY_URL
+      ? {
+          ...env.CLOUDINARY_URL,
+          cdnUrl: env.IMAGES_CDN_URL?.replace(/\/$/, ""),
+          maxBytes: env.IMAGES_MAX_BYTES,
+          folder: env.IMAGES_FOLDER,
+        }
       : undefined,
     upstash:
       env.UPSTASH_REDIS_REST_URL && env.UPSTASH_REDIS_REST_TOKEN

@@ -306,6 +306,149 @@ export type Database = {
           },
         ];
       };
+      product_image_versions: {
+        Row: {
+          asset_version: number;
+          bytes: number;
+          checksum: string;
+          created_at: string;
+          created_by: string | null;
+          format: string;
+          height: number;
+          id: number;
+          image_id: string;
+          placeholder: string | null;
+          product_id: string;
+          public_id: string;
+          width: number;
+        };
+        ComputedFields: never;
+        Insert: {
+          asset_version: number;
+          bytes: number;
+          checksum: string;
+          created_at?: string;
+          created_by?: string | null;
+          format: string;
+          height: number;
+          id?: never;
+          image_id: string;
+          placeholder?: string | null;
+          product_id: string;
+          public_id: string;
+          width: number;
+        };
+        Update: {
+          asset_version?: number;
+          bytes?: number;
+          checksum?: string;
+          created_at?: string;
+          created_by?: string | null;
+          format?: string;
+          height?: number;
+          id?: never;
+          image_id?: string;
+          placeholder?: string | null;
+          product_id?: string;
+          public_id?: string;
+          width?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "product_image_versions_image_id_fkey";
+            columns: ["image_id"];
+            isOneToOne: false;
+            referencedRelation: "product_images";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "product_image_versions_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "products";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      product_images: {
+        Row: {
+          alt_text: string;
+          asset_version: number;
+          bytes: number;
+          checksum: string;
+          created_at: string;
+          created_by: string | null;
+          format: string;
+          height: number;
+          id: string;
+          is_primary: boolean;
+          placeholder: string | null;
+          position: number;
+          product_id: string;
+          public_id: string;
+          updated_at: string;
+          variant_id: string | null;
+          version: number;
+          width: number;
+        };
+        ComputedFields: never;
+        Insert: {
+          alt_text?: string;
+          asset_version: number;
+          bytes: number;
+          checksum: string;
+          created_at?: string;
+          created_by?: string | null;
+          format: string;
+          height: number;
+          id?: string;
+          is_primary?: boolean;
+          placeholder?: string | null;
+          position: number;
+          product_id: string;
+          public_id: string;
+          updated_at?: string;
+          variant_id?: string | null;
+          version?: number;
+          width: number;
+        };
+        Update: {
+          alt_text?: string;
+          asset_version?: number;
+          bytes?: number;
+          checksum?: string;
+          created_at?: string;
+          created_by?: string | null;
+          format?: string;
+          height?: number;
+          id?: string;
+          is_primary?: boolean;
+          placeholder?: string | null;
+          position?: number;
+          product_id?: string;
+          public_id?: string;
+          updated_at?: string;
+          variant_id?: string | null;
+          version?: number;
+          width?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "product_images_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "products";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "product_images_variant_id_fkey";
+            columns: ["variant_id"];
+            isOneToOne: false;
+            referencedRelation: "product_variants";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       product_variants: {
         Row: {
           barcode: string | null;
