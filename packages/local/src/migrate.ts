@@ -59,7 +59,10 @@ export async function migrate(db: Db, options: MigrateOptions = {}): Promise<Mig
 async function applyShim(db: Db, shim: "auto" | boolean): Promise<boolean> {
   if (shim === false) return false;
   if (shim === "auto") {
-    const { rows } = await db.query<{ present: boolean }>("select to_regclass('auth.users') is not null as present");
+    // Re-applied (it is idempotent) to a local database made before the shim grew realtime.
+    const { rows } = await db.query<{ present: boolean }>(
+      "select to_regclass('auth.users') is not null and to_regclass('realtime.messages') is not null as present",
+    );
     if (rows[0]?.present) return false;
   }
   await db.exec(await readFile(SHIM_FILE, "utf8"));

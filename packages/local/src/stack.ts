@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { createApp } from "../../server/src/app.ts";
 import type { Services } from "../../server/src/http/env.ts";
 import { jobs } from "../../server/src/jobs/registry.ts";
@@ -13,12 +15,16 @@ import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/plat
 import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
 import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
 import type { Db } from "../../server/src/platform/db/types.ts";
-import { createListenSignal, type EventSignal } from "../../server/src/platform/outbox-signal.ts";
+import { createListenSignal, createPollingSignal, type EventSignal } from "../../server/src/platform/outbox-signal.ts";
 import { createPostgresSignal } from "../../server/src/platform/outbox-signal-postgres.ts";
+import { createLocalAuth } from "./auth.ts";
 import { createLocalCloudinary } from "./cloudinary/app.ts";
 import { nodeResolver } from "./dns.ts";
 import { type MigrateResult, migrate } from "./migrate.ts";
 import { openPglite } from "./pglite-image.ts";
+import { createBroadcastRoutes } from "./realtime/rest.ts";
+import { createRealtimeServer, type RealtimeServer } from "./realtime/server.ts";
+import { mintToken } from "./tokens.ts";
 import { startUpstashBridge } from "./upstash-bridge/bridge.ts";
 
 /** Where the local stack's Cloudinary-compatible endpoint is mounted on its server. */
@@ -55,10 +61,18 @@ export interface LocalStackOptions {
   runJobs?: boolean;
   /** Where the local image endpoint keeps assets; default a temporary directory. */
   imagesDir?: string;
+  /** An already open database (tests): used as is, its owner closes it. */
+  db?: Db;
+  /** How often the local Realtime feed polls Postgres (ms). */
+  realtimePollMs?: number;
 }
 
 export interface LocalStack {
+  /** The api function's base URL (`.../functions/v1/api`). */
   url: string;
+  /** What supabase-js's createClient takes: the project URL and its anon key. */
+  supabaseUrl: string;
+  anonKey: string;
   config: Config;
   services: Services;
   migration: MigrateResult;
@@ -98,7 +112,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Requests wait for the stack; the port must be known first (the image endpoint's URLs carry it).
   let handle: (request: Request) => Response | Promise<Response> = () =>
     new Response("starting", { status: 503, headers: { "retry-after": "1" } });
+  let realtime: RealtimeServer | undefined;
   const server = serve({ hostname: "127.0.0.1", port: options.port ?? 54321, fetch: (request) => handle(request) });
+  server.on("upgrade", (request, socket, head) => {
+    if (!realtime?.handleUpgrade(request, socket, head)) socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -108,10 +126,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Images go to the endpoint served here unless CLOUDINARY_URL names another account.
   const localImages = !(options.env ?? process.env).CLOUDINARY_URL;
   const config = loadConfig(localImages ? { ...env, ...localCloudinaryEnv(`http://127.0.0.1:${port}`) } : env);
-  const { db, events } = await openLocalDatabase(config, options);
+  const { db, events } = options.db
+    ? { db: options.db, events: createPollingSignal(1000) }
+    : await openLocalDatabase(config, options);
   const migration = await migrate(db, { seed: true });
   const services = createServices(config, { db, dns: nodeResolver });
   const app = createApp(services);
+  realtime = await createRealtimeServer({
+    db,
+    tokens: services.tokens,
+    logger: services.logger,
+    pollIntervalMs: options.realtimePollMs,
+  });
   const cloudinary = localImages
     ? createLocalCloudinary({
         root: options.imagesDir ?? join(tmpdir(), `storekeep-cloudinary-${process.pid}`),
@@ -119,30 +145,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         basePath: CLOUDINARY_PREFIX,
       })
     : undefined;
-  handle = (request) => {
-    const url = new URL(request.url);
-    if (cloudinary && url.pathname.startsWith(`${CLOUDINARY_PREFIX}/`)) {
+
+  // One port, Supabase's URL shape: /functions/v1/<name>, /auth/v1, /realtime/v1 (and /cloudinary).
+  const gateway = new Hono();
+  gateway.use("/auth/*", cors({ origin: config.corsOrigins, credentials: true }));
+  gateway.use("/realtime/*", cors({ origin: config.corsOrigins }));
+  gateway.route("/auth/v1", createLocalAuth({ db, tokens: services.tokens, jwtSecret: config.jwtSecret ?? "" }));
+  gateway.route("/realtime/v1/api", createBroadcastRoutes(realtime, services.tokens));
+  if (cloudinary) {
+    gateway.all(`${CLOUDINARY_PREFIX}/*`, (c) => {
+      const url = new URL(c.req.url);
       url.pathname = url.pathname.slice(CLOUDINARY_PREFIX.length);
-      return cloudinary.app.fetch(new Request(url, request));
-    }
-    return app.fetch(withoutFunctionsPrefix(request));
-  };
+      return cloudinary.app.fetch(new Request(url, c.req.raw));
+    });
+  }
+  gateway.all("*", (c) => app.fetch(withoutFunctionsPrefix(c.req.raw)));
+  handle = gateway.fetch;
 
   const timers = options.runJobs === false ? [] : startJobTimers(services);
   // Webhooks leave within a second of their commit: the configured sender (built-in dispatcher,
   // or Svix Cloud with SVIX_API_KEY) runs continuously, woken by NOTIFY.
   const dispatcher = options.runJobs === false ? undefined : await services.webhooks.start({ signal: events });
 
+  const anonKey = await mintToken({ secret: config.jwtSecret ?? "", role: "anon", expiresIn: "10y" });
+
   return {
     url: `http://127.0.0.1:${port}${FUNCTIONS_PREFIX}/api`,
+    supabaseUrl: `http://127.0.0.1:${port}`,
+    anonKey,
     config,
     services,
     migration,
     async close() {
       for (const timer of timers) clearInterval(timer);
       await dispatcher?.stop();
+      await realtime.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await db.close();
+      if (!options.db) await db.close();
       await bridge?.close();
     },
   };

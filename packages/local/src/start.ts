@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { APP_ROLES } from "../../server/src/http/auth.ts";
 import { ConfigError } from "../../server/src/platform/config.ts";
+import { LOCAL_PASSWORD } from "./auth.ts";
 import { startLocalStack } from "./stack.ts";
 import { mintStaffToken } from "./tokens.ts";
 
@@ -43,6 +44,20 @@ Access tokens (12 h; roles: ${APP_ROLES.join(", ")}):
 ${tokens.map(([role, token]) => `  ${role?.padEnd(8)} ${token}`).join("\n")}
 
 Try:  curl -H "Authorization: Bearer <token>" ${stack.url}/v1/ready
+
+Supabase URL  ${stack.supabaseUrl}   (auth: /auth/v1, realtime: /realtime/v1, functions: /functions/v1)
+Anon key      ${stack.anonKey}
+Sign in as    owner|admin|manager|staff|viewer@storekeep.local, password ${LOCAL_PASSWORD}
+
+  import { createClient } from "@supabase/supabase-js";
+  const supabase = createClient("${stack.supabaseUrl}", "<anon key>");  // Node 20: realtime: { transport: WebSocket } from "ws"
+  await supabase.auth.signInWithPassword({ email: "staff@storekeep.local", password: "${LOCAL_PASSWORD}" });
+  await supabase.functions.invoke("api/v1/me", { method: "GET" });
+  supabase.channel("inventory:main", { config: { private: true } })
+    .on("broadcast", { event: "stock.changed" }, ({ payload }) => console.log(payload))
+    .on("postgres_changes", { event: "*", schema: "public", table: "stock_levels" }, (change) => console.log(change))
+    .subscribe();
+
 Ctrl-C stops.`);
 
   let stopping = false;

@@ -20,6 +20,8 @@ import { orderConstraints } from "./domains/orders/constraints.ts";
 import { orderEventTypes } from "./domains/orders/events.ts";
 import { pmsOrderHandler } from "./domains/orders/inbound.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
+import { syncConstraints } from "./domains/sync/constraints.ts";
+import { syncRoutes } from "./domains/sync/routes.ts";
 import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { webhookConstraints } from "./domains/webhooks/constraints.ts";
@@ -64,6 +66,7 @@ export const constraintRules = {
   ...webhookConstraints,
   ...inventoryConstraints,
   ...orderConstraints,
+  ...syncConstraints,
 };
 
 /** Headers a browser client may send: auth, request signing, idempotency and concurrency control. */
@@ -130,6 +133,7 @@ export function createApp(services: Services) {
   app.route("/v1", catalogRoutes);
   app.route("/v1", imageRoutes);
   app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
+  app.route("/v1", syncRoutes);
   documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);

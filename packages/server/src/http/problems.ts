@@ -14,6 +14,7 @@ export const problemTypes = {
   conflict: { status: 409, title: "Conflict" },
   "version-conflict": { status: 409, title: "Version conflict" },
   "insufficient-stock": { status: 409, title: "Insufficient stock" },
+  "cursor-expired": { status: 410, title: "Cursor expired: reload" },
   "precondition-failed": { status: 412, title: "Precondition failed" },
   "payload-too-large": { status: 413, title: "Payload too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },

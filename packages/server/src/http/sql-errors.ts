@@ -14,6 +14,7 @@ export const sqlStateProblems: Record<string, ProblemCode> = {
   P0C02: "version-conflict",
   P0S01: "insufficient-stock",
   P0P01: "precondition-failed",
+  P0G01: "cursor-expired",
   // Standard SQLSTATEs a request can cause.
   "23505": "conflict", // unique_violation
   "23503": "validation-failed", // foreign_key_violation
