@@ -31,6 +31,7 @@ import { createWebhookRoutes } from "./domains/webhooks/routes.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
+import { bodyLimits } from "./http/middleware/body-limits.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
@@ -94,6 +95,7 @@ export function createApp(services: Services) {
     await next();
   });
   app.use("*", requestLog);
+  app.use("*", bodyLimits());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
     "*",
