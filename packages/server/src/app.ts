@@ -28,6 +28,7 @@ import { webhookConstraints } from "./domains/webhooks/constraints.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types/routes.ts";
 import { webhookEventTypes } from "./domains/webhooks/events.ts";
 import { createWebhookRoutes } from "./domains/webhooks/routes.ts";
+import { mountDocs } from "./http/docs.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
@@ -155,24 +156,9 @@ export function createApp(services: Services) {
     },
     servers: [{ url: "/functions/v1", description: "Supabase edge function base" }],
   });
-  app.get("/v1/docs", (c) => c.html(apiReferencePage(`${c.req.path.replace(/\/docs$/, "")}/openapi.json`)));
+  mountDocs(app);
 
   app.notFound((c) => problemResponse(c, "not-found", `no route for ${c.req.path}`));
   app.onError(handleError);
   return app;
-}
-
-function apiReferencePage(specUrl: string): string {
-  return `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>Storekeep API reference</title>
-  </head>
-  <body>
-    <script id="api-reference" data-url="${specUrl}"></script>
-    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-  </body>
-</html>`;
 }
