@@ -1,5 +1,6 @@
 import { callAsUser } from "../../platform/db/call.ts";
-import type { Db, DbClaims } from "../../platform/db/types.ts";
+import { idempotentAsUser } from "../../platform/db/idempotency.ts";
+import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 import type {
   Adjust,
   AdjustResult,
@@ -19,56 +20,56 @@ import type {
 // call into one SQL function, run as the caller so the function can check the caller's role.
 // Nothing here reads a number, decides and writes it back.
 
-/** What a call that takes an idempotency key answers: the result, and whether it repeats the first. */
-type Replayable<T> = T & { replayed: boolean };
+/** One SQL call in the caller's transaction, answering its `result` without the SQL's own `replayed`. */
+async function resultIn<T>(tx: Queryable, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await tx.query<{ result: T & { replayed?: boolean } }>(sql, params);
+  const { replayed: _, ...result } = rows[0]?.result ?? ({} as T & { replayed?: boolean });
+  return result as T;
+}
 
-export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
-  if (input.kind === "count") {
-    return callAsUser<Replayable<AdjustResult>>(
-      db,
-      claims,
-      "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result",
-      [
-        input.sku,
-        input.location_code,
-        input.counted ?? null,
-        input.reason ?? null,
-        input.reference?.type ?? null,
-        input.reference?.id ?? null,
-        input.idempotency_key ?? null,
-      ],
-    );
-  }
-  return callAsUser<Replayable<AdjustResult>>(
-    db,
-    claims,
-    "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result",
-    [
-      input.sku,
-      input.location_code,
-      input.delta ?? null,
-      input.kind,
-      input.reason ?? null,
-      input.reference?.type ?? null,
-      input.reference?.id ?? null,
-      input.idempotency_key ?? null,
-    ],
+/**
+ * Creating calls run through the idempotency store (the key claimed and the first answer recorded
+ * in the writing transaction; the same key with another request is a 409), whichever way the key
+ * came: the Idempotency-Key header or the body's `idempotency_key` alias. The ledger's own unique
+ * key stays as a second guard for direct SQL callers.
+ */
+export function adjustStock(db: Db, claims: DbClaims, input: Adjust, key?: string) {
+  const { idempotency_key: _, ...request } = input;
+  return idempotentAsUser(db, claims, key, "adjustStock", request, (tx) =>
+    input.kind === "count"
+      ? resultIn<AdjustResult>(tx, "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result", [
+          input.sku,
+          input.location_code,
+          input.counted ?? null,
+          input.reason ?? null,
+          input.reference?.type ?? null,
+          input.reference?.id ?? null,
+          key ?? null,
+        ])
+      : resultIn<AdjustResult>(tx, "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result", [
+          input.sku,
+          input.location_code,
+          input.delta ?? null,
+          input.kind,
+          input.reason ?? null,
+          input.reference?.type ?? null,
+          input.reference?.id ?? null,
+          key ?? null,
+        ]),
   );
 }
 
-export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
-  return callAsUser<Replayable<TransferResult>>(
-    db,
-    claims,
-    "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result",
-    [
+export function transferStock(db: Db, claims: DbClaims, input: Transfer, key?: string) {
+  const { idempotency_key: _, ...request } = input;
+  return idempotentAsUser(db, claims, key, "transferStock", request, (tx) =>
+    resultIn<TransferResult>(tx, "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result", [
       input.sku,
       input.from_location_code,
       input.to_location_code,
       input.quantity,
       input.reason ?? null,
-      input.idempotency_key ?? null,
-    ],
+      key ?? null,
+    ]),
   );
 }
 
@@ -89,18 +90,18 @@ export function closeReorderSuggestion(db: Db, claims: DbClaims, id: string, sta
   ]);
 }
 
+/**
+ * The key lives in the idempotency store, per caller, compared with the request: the same key with
+ * other lines is a 409, never the first reservation passed off as this one.
+ */
 export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempotencyKey?: string) {
-  return callAsUser<Replayable<Reservation>>(
-    db,
-    claims,
-    "select private.reserve_stock($1::jsonb, $2, $3, $4, $5) as result",
-    [
+  return idempotentAsUser(db, claims, idempotencyKey, "createReservation", input, (tx) =>
+    resultIn<Reservation>(tx, "select private.reserve_stock($1::jsonb, $2, $3, $4, null) as result", [
       JSON.stringify(input.items),
       input.ttl_seconds,
       input.reference?.type ?? null,
       input.reference?.id ?? null,
-      idempotencyKey ?? null,
-    ],
+    ]),
   );
 }
 

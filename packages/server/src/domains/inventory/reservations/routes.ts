@@ -1,5 +1,6 @@
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { createRouter, errorResponse, IdParamSchema, jsonBody, jsonResponse } from "../../../http/openapi.ts";
+import { locateCreated } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
 import { ReservationSchema, ReserveSchema } from "../schemas.ts";
 import { commitReservation, getReservation, releaseReservation, reserveStock } from "../service.ts";
@@ -27,13 +28,14 @@ const createReservationRoute = secured(
 );
 reservationRoutes.openapi(createReservationRoute, async (c) => {
   const key = c.req.valid("header")["idempotency-key"];
-  const { replayed, ...reservation } = await reserveStock(
+  const { result: reservation, replayed } = await reserveStock(
     c.var.services.db,
     c.var.caller.claims,
     c.req.valid("json"),
     key,
   );
   markReplayed(c, replayed);
+  locateCreated(c, String(reservation.id));
   return c.json(reservation, 201);
 });
 

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { markReplayed } from "../../../http/idempotency.ts";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { createRouter, errorResponse, jsonBody, jsonResponse } from "../../../http/openapi.ts";
 import { decodeCursor, pageSchema, toPage } from "../../../http/pagination.ts";
+import { Problem } from "../../../http/problems.ts";
 import { routesFor } from "../../../http/route.ts";
 import {
   AdjustResultSchema,
@@ -26,14 +27,24 @@ const insufficientStock = errorResponse(
 
 export const stockRoutes = createRouter();
 
+/** The Idempotency-Key header, or the body's `idempotency_key` alias; both must agree when both come. */
+function idempotencyKey(header: string | undefined, body: string | undefined): string | undefined {
+  if (header !== undefined && body !== undefined && header !== body) {
+    throw new Problem("validation-failed", "the Idempotency-Key header and body idempotency_key differ", {
+      errors: [{ field: "body.idempotency_key", code: "mismatch", message: "must equal the Idempotency-Key header" }],
+    });
+  }
+  return header ?? body;
+}
+
 const adjustStockRoute = secured(
   { role: "staff" },
   {
     operationId: "adjustStock",
     method: "post",
     path: "/inventory/adjust",
-    summary: "Record a manual movement; the same idempotency_key applies once",
-    request: { body: jsonBody(AdjustSchema) },
+    summary: "Record a manual movement; the same Idempotency-Key (or body idempotency_key) applies once",
+    request: { body: jsonBody(AdjustSchema), headers: IdempotencyKeyHeaderSchema },
     responses: {
       201: jsonResponse(
         "The movement and the level after it (a replayed key answers the first movement)",
@@ -45,7 +56,9 @@ const adjustStockRoute = secured(
   },
 );
 stockRoutes.openapi(adjustStockRoute, async (c) => {
-  const { replayed, ...result } = await adjustStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+  const body = c.req.valid("json");
+  const key = idempotencyKey(c.req.valid("header")["idempotency-key"], body.idempotency_key);
+  const { result, replayed } = await adjustStock(c.var.services.db, c.var.caller.claims, body, key);
   markReplayed(c, replayed);
   return c.json(result, 201);
 });
@@ -56,8 +69,9 @@ const transferStockRoute = secured(
     operationId: "transferStock",
     method: "post",
     path: "/inventory/transfers",
-    summary: "Move stock between two locations in one transaction; the same idempotency_key moves once",
-    request: { body: jsonBody(TransferSchema) },
+    summary:
+      "Move stock between two locations in one transaction; the same Idempotency-Key (or body idempotency_key) moves once",
+    request: { body: jsonBody(TransferSchema), headers: IdempotencyKeyHeaderSchema },
     responses: {
       201: jsonResponse(
         "Both movements and both levels after them (a replayed key answers the first transfer, with Idempotent-Replayed: true)",
@@ -69,7 +83,9 @@ const transferStockRoute = secured(
   },
 );
 stockRoutes.openapi(transferStockRoute, async (c) => {
-  const { replayed, ...result } = await transferStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+  const body = c.req.valid("json");
+  const key = idempotencyKey(c.req.valid("header")["idempotency-key"], body.idempotency_key);
+  const { result, replayed } = await transferStock(c.var.services.db, c.var.caller.claims, body, key);
   markReplayed(c, replayed);
   return c.json(result, 201);
 });
@@ -99,15 +115,12 @@ const getStockStatusRoute = secured(
     operationId: "getStockStatus",
     method: "get",
     path: "/inventory/status",
-    summary: "Stock of one sku per location and in total, or a page of the catalog's",
+    summary: "Stock per variant: its levels and its total",
     description:
-      "With `sku`: that variant's levels and total. Without: a page of variants, optionally only at `location_code` and only `stock=low` or `stock=out`.",
+      "Always a page of variants: `sku` narrows it to one (404 when unknown), `location_code` and `stock=low|out` choose the variants and levels shown. `total` is always the variant's stock at every location.",
     request: { query: StatusQuerySchema },
     responses: {
-      200: jsonResponse(
-        "One sku's stock, or a page of them",
-        z.union([StockStatusSchema, pageSchema(StockStatusSchema)]),
-      ),
+      200: jsonResponse("A page of variants' stock", pageSchema(StockStatusSchema)),
       404: notFound,
     },
   },
@@ -120,12 +133,8 @@ stockRoutes.openapi(getStockStatusRoute, async (c) => {
     location_code,
     stock,
     after,
-    limit: sku ? 1 : limit + 1,
+    limit: limit + 1,
   });
-  if (sku) {
-    const only = rows[0] ?? { sku, locations: [], total: { on_hand: 0, reserved: 0, available: 0 } };
-    return c.json(only, 200);
-  }
   return c.json(
     toPage(rows, limit, (row) => row.sku),
     200,

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { createRouter, IdParamSchema, jsonBody, jsonResponse } from "../../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../../http/pagination.ts";
+import { locateCreated } from "../../../http/public-path.ts";
 import { adminRoute, notFound, SVIX_MODE_NOTE, urlPolicy } from "../admin-route.ts";
 import {
   CreatedEndpointSchema,
@@ -41,7 +42,7 @@ endpointRoutes.openapi(createWebhookEndpointRoute, async (c) => {
     c.req.valid("header")["idempotency-key"],
   );
   markReplayed(c, replayed);
-  c.header("Location", `${c.req.path}/${created.id}`);
+  locateCreated(c, created.id);
   return c.json(created, 201);
 });
 
