@@ -109,6 +109,27 @@ describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
     expect(await response.json()).toEqual({ status: "ok" });
   });
 
+  it("api: the API reference page and every asset it names load from the function itself", async () => {
+    const page = await fetch(`${api.url}/api/v1/docs`);
+    expect(page.status, api.output()).toBe(200);
+    const html = await page.text();
+    const named = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1] as string);
+    expect(named).toEqual(["docs/swagger-ui.css", "docs/swagger-ui-bundle.js", "docs/init.js"]);
+    const { script, stylesheet } = await import("../packages/server/src/http/docs-assets.gen.ts");
+    const expected: Record<string, string> = { "swagger-ui.css": stylesheet, "swagger-ui-bundle.js": script };
+    for (const path of named) {
+      // Resolved against the page, as a browser does: wherever the function is mounted.
+      const asset = await fetch(new URL(path, `${api.url}/api/v1/docs`));
+      expect({ path, status: asset.status }).toEqual({ path, status: 200 });
+      expect(asset.headers.get("content-type")).toMatch(path.endsWith(".css") ? /^text\/css/ : /^text\/javascript/);
+      const body = await asset.text();
+      const name = path.split("/").pop() as string;
+      if (expected[name]) expect(body === expected[name], `${path} differs from swagger-ui-dist's`).toBe(true);
+    }
+    const spec = await fetch(new URL("openapi.json", `${api.url}/api/v1/docs`));
+    expect(spec.status).toBe(200);
+  });
+
   it("jobs: GET /jobs without a token is refused with a 401 problem", async () => {
     const response = await fetch(`${jobs.url}/jobs`);
     expect(response.status, jobs.output()).toBe(401);

@@ -161,6 +161,21 @@ describe("OpenAPI and docs", () => {
     const response = await api().request("GET", "/v1/docs");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
-    expect(response.text).toContain('data-url="/api/v1/openapi.json"');
+    // Relative to the page: /functions/v1/api/v1/docs resolves them under /functions/v1/api/v1/.
+    expect(response.text).toContain('src="docs/swagger-ui-bundle.js"');
+    expect(response.text).not.toMatch(/(src|href)="(https?:)?\/\//);
+    const init = await api().request("GET", "/v1/docs/init.js");
+    expect(init.text).toContain('new URL("openapi.json", document.baseURI)');
+    for (const path of [
+      "/v1/docs/swagger-ui-bundle.js",
+      "/v1/docs/swagger-ui.css",
+      "/v1/docs/swagger-ui-bundle.js.LICENSE.txt",
+    ]) {
+      const asset = await api().request("GET", path);
+      expect({ path, status: asset.status }).toEqual({ path, status: 200 });
+      expect(asset.text.length).toBeGreaterThan(1_000);
+      const again = await api().request("GET", path, { headers: { "if-none-match": asset.headers.get("etag") ?? "" } });
+      expect(again.status).toBe(304);
+    }
   });
 });

@@ -200,8 +200,11 @@ describe(`status, history and the ledger check on ${engine}`, () => {
     await createVariants(ctx.db, [a, b]);
     await receive(ctx.db, a, "main", 7);
     await receive(ctx.db, a, "north", 3);
-    const one = await api().request("GET", `/v1/inventory/status?sku=${a.toLowerCase()}`, { as: "viewer" });
-    expect(one.status).toBe(200);
+    const page = await api().request("GET", `/v1/inventory/status?sku=${a.toLowerCase()}`, { as: "viewer" });
+    expect(page.status).toBe(200);
+    // One shape with or without sku: a page.
+    expect(page.json).toEqual({ data: [expect.any(Object)], next_cursor: null });
+    const one = { json: page.json.data[0] };
     expect(one.json.sku).toBe(a);
     expect(one.json.total).toEqual({ on_hand: 10, reserved: 0, available: 10 });
     expect(one.json.locations).toEqual(
@@ -211,9 +214,9 @@ describe(`status, history and the ledger check on ${engine}`, () => {
       ]),
     );
     const atNorth = await api().request("GET", `/v1/inventory/status?sku=${a}&location_code=north`, { as: "viewer" });
-    expect(atNorth.json.locations).toHaveLength(1);
+    expect(atNorth.json.data[0].locations).toHaveLength(1);
     // The total is the variant's stock everywhere: a filter chooses the levels shown, not the sum.
-    expect(atNorth.json.total).toEqual({ on_hand: 10, reserved: 0, available: 10 });
+    expect(atNorth.json.data[0].total).toEqual({ on_hand: 10, reserved: 0, available: 10 });
 
     const out = await api().request("GET", "/v1/inventory/status?location_code=main&stock=out&limit=500", {
       as: "viewer",

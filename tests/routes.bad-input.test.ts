@@ -1,5 +1,8 @@
+import { Agent, request as undiciRequest } from "undici";
 import { describe, expect, it } from "vitest";
-import { createTestApp, DEMO_USERS } from "./helpers/app.ts";
+import { FUNCTIONS_PREFIX, serveApi } from "../packages/local/src/stack.ts";
+import { mintStaffToken } from "../packages/local/src/tokens.ts";
+import { createTestApp, DEMO_USERS, TEST_SECRET } from "./helpers/app.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 
 // One suite over every route the OpenAPI document declares: whatever a client sends (hostile
@@ -217,5 +220,63 @@ describe(`no route answers 500 to anything a client can send, on ${engine}`, () 
     }
     expect(requests).toBeGreaterThan(1_000);
     expect(failures).toEqual([]);
+  });
+
+  it("early answers over one keep-alive connection: every route's next request still gets through", {
+    timeout: 120_000,
+  }, async () => {
+    // A body the route refuses before reading it (wrong media type, a bad path parameter) must not
+    // spoil the connection for the client's next request.
+    const { app, request } = createTestApp(ctx.db);
+    const spec = (await request("GET", "/v1/openapi.json")).json as {
+      paths: Record<string, Record<string, Operation>>;
+    };
+    const { server, port } = await serveApi(app, 0);
+    const agent = new Agent({ connections: 1, pipelining: 1, keepAliveTimeout: 60_000 });
+    let connections = 0;
+    agent.on("connect", () => connections++);
+    const token = await mintStaffToken(TEST_SECRET, "owner");
+    const base = `http://127.0.0.1:${port}${FUNCTIONS_PREFIX}/api`;
+    const failures: string[] = [];
+    const big = "x".repeat(256 * 1024);
+    const send = async (method: string, path: string, body?: string, contentType?: string) => {
+      const response = await undiciRequest(`${base}${path}`, {
+        dispatcher: agent,
+        method: method as "POST",
+        headers: { authorization: `Bearer ${token}`, ...(contentType ? { "content-type": contentType } : {}) },
+        body,
+      });
+      await response.body.text();
+      return response;
+    };
+    let early = 0;
+    try {
+      for (const [template, operations] of Object.entries(spec.paths)) {
+        for (const method of Object.keys(operations)) {
+          if (!["post", "patch", "put"].includes(method)) continue;
+          const path = template.replace(/^\/api/, "");
+          const tries: [string, string][] = [[path.replace(/\{[^}]+\}/g, "x%00"), "application/json"]];
+          tries.push([path.replace(/\{[^}]+\}/g, crypto.randomUUID()), "text/plain"]);
+          for (const [target, contentType] of tries) {
+            try {
+              const refused = await send(method.toUpperCase(), target, big, contentType);
+              if (refused.statusCode >= 500)
+                failures.push(`${method} ${target} (${contentType}) -> ${refused.statusCode}`);
+              if (refused.statusCode >= 400) early++;
+              const next = await send("GET", "/v1/health");
+              if (next.statusCode !== 200) failures.push(`after ${method} ${target}: health ${next.statusCode}`);
+            } catch (error) {
+              failures.push(`${method} ${target} (${contentType}) -> threw ${error}`);
+            }
+          }
+        }
+      }
+    } finally {
+      await agent.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    expect(early).toBeGreaterThan(40);
+    expect(failures).toEqual([]);
+    expect(connections).toBe(1);
   });
 });

@@ -90,7 +90,7 @@ export async function openLocalDatabase(
 ): Promise<{ db: Db; events: EventSignal }> {
   if (config.databaseUrl) {
     return {
-      db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax }),
+      db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax, acquireTimeoutMs: config.dbPoolTimeoutMs }),
       events: createPostgresSignal(config.databaseUrl),
     };
   }
@@ -113,15 +113,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let handle: (request: Request) => Response | Promise<Response> = () =>
     new Response("starting", { status: 503, headers: { "retry-after": "1" } });
   let realtime: RealtimeServer | undefined;
-  const server = serve({ hostname: "127.0.0.1", port: options.port ?? 54321, fetch: (request) => handle(request) });
+  const { server, port } = await listen((request) => handle(request), options.port ?? 54321);
   server.on("upgrade", (request, socket, head) => {
     if (!realtime?.handleUpgrade(request, socket, head)) socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  const { port } = server.address() as AddressInfo;
 
   // Images go to the endpoint served here unless CLOUDINARY_URL names another account.
   const localImages = !(options.env ?? process.env).CLOUDINARY_URL;
@@ -185,6 +180,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await bridge?.close();
     },
   };
+}
+
+/** Serves a fetch handler on loopback; `port` 0 picks a free one. */
+async function listen(fetch: (request: Request) => Response | Promise<Response>, port: number) {
+  const server = serve({ hostname: "127.0.0.1", port, fetch });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The api function alone on a real socket at Supabase local's URL shape (keep-alive tests). */
+export function serveApi(app: { fetch: (request: Request) => Response | Promise<Response> }, port: number) {
+  return listen((request) => app.fetch(withoutFunctionsPrefix(request)), port);
 }
 
 function withoutFunctionsPrefix(request: Request): Request {

@@ -19,9 +19,11 @@ import { systemRoutes } from "./domains/system/routes.ts";
 import { webhookConstraints } from "./domains/webhooks/constraints.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types.ts";
 import { webhookRoutes } from "./domains/webhooks/routes.ts";
+import { mountDocs } from "./http/docs.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
+import { bodyLimits } from "./http/middleware/body-limits.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { notFoundHandler } from "./http/not-found.ts";
@@ -65,6 +67,7 @@ export function createApp(services: Services) {
     await next();
   });
   app.use("*", requestLog);
+  app.use("*", bodyLimits());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
     "*",
@@ -107,24 +110,9 @@ export function createApp(services: Services) {
     },
     servers: [{ url: "/functions/v1", description: "Supabase edge function base" }],
   });
-  app.get("/v1/docs", (c) => c.html(apiReferencePage(`${c.req.path.replace(/\/docs$/, "")}/openapi.json`)));
+  mountDocs(app);
 
   app.notFound(notFoundHandler(app));
   app.onError(handleError);
   return app;
-}
-
-function apiReferencePage(specUrl: string): string {
-  return `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>Storekeep API reference</title>
-  </head>
-  <body>
-    <script id="api-reference" data-url="${specUrl}"></script>
-    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-  </body>
-</html>`;
 }

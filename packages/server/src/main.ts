@@ -12,7 +12,9 @@ import { createSharedState } from "./platform/kv/index.ts";
 
 /** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
 export function createServices(config: Config, options: { db?: Db; dns?: HostResolver } = {}): Services {
-  const db = options.db ?? createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax });
+  const db =
+    options.db ??
+    createPostgresDb(requireDatabaseUrl(config), { max: config.dbPoolMax, acquireTimeoutMs: config.dbPoolTimeoutMs });
   const logger = createLogger(config.logLevel);
   const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
   const shared = createSharedState(config);

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
+import { DbUnavailable } from "../platform/db/types.ts";
 import { constraintFieldError, type Located, locateFieldErrors } from "./constraints.ts";
 import type { AppEnv } from "./env.ts";
 import { type FieldError, Problem, type ProblemCode, problemResponse } from "./problems.ts";
@@ -17,6 +18,15 @@ export function fieldErrors(error: ZodError, location?: string): FieldError[] {
 /** The single place any thrown error becomes an HTTP answer. */
 export function handleError(error: unknown, c: Context<AppEnv>): Response {
   if (error instanceof Problem) return problemResponse(c, error.code, error.message, error.extensions);
+
+  if (error instanceof DbUnavailable) {
+    c.var.services?.logger.warn("database unavailable", {
+      request_id: c.var.requestId,
+      message: error.message,
+      cause: error.cause instanceof Error ? error.cause.message : undefined,
+    });
+    return problemResponse(c, "unavailable", "The database is unavailable for a moment; retry the request.");
+  }
 
   if (error instanceof HTTPException) {
     const code = httpExceptionCode(error.status);
@@ -74,8 +84,11 @@ function describeStandardSqlError(sqlstate: string, constraint: string | undefin
       return "the caller may not do this";
     case "40001":
     case "40P01":
-    case "55P03":
       return "the request collided with a concurrent one; retry it";
+    case "55P03":
+      return "data the request needs is locked by other work; retry shortly";
+    case "57014":
+      return "the database did not finish in time; retry shortly";
     default:
       return "a value is not valid";
   }

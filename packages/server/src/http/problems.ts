@@ -24,6 +24,8 @@ export const problemTypes = {
   unavailable: { status: 503, title: "Service unavailable" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 
+export const RETRY_AFTER_SECONDS = 1;
+
 export type ProblemCode = keyof typeof problemTypes;
 
 export interface FieldError {
@@ -80,5 +82,8 @@ export function problemResponse(
   extensions: Record<string, unknown> = {},
 ): Response {
   const body = problemBody(code, detail, { ...extensions, instance: publicPath(c), request_id: c.get("requestId") });
-  return c.body(JSON.stringify(body), problemTypes[code].status, { "content-type": "application/problem+json" });
+  const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  // Every 503 is a passing condition (a lost connection, a busy pool or lock): say when to retry.
+  if (code === "unavailable") headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+  return c.body(JSON.stringify(body), problemTypes[code].status, headers);
 }

@@ -30,7 +30,10 @@ export const sqlStateProblems: Record<string, ProblemCode> = {
   "42501": "forbidden", // insufficient_privilege, including row level security refusals
   "40001": "conflict", // serialization_failure: safe to retry
   "40P01": "conflict", // deadlock_detected: safe to retry
-  "55P03": "conflict", // lock_not_available
+  // A lock not granted within lock_timeout, a statement past statement_timeout: the database is
+  // busy, not the request wrong; retry after a moment.
+  "55P03": "unavailable", // lock_not_available
+  "57014": "unavailable", // query_canceled
 };
 
 export interface SqlError {

@@ -81,6 +81,8 @@ export const configSchema = z
     SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     SUPABASE_JWKS_URL: optionalUrl,
     DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+    // How long a request waits for a pooled connection before it answers 503 with Retry-After.
+    DB_POOL_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
     CORS_ORIGINS: commaList.default([]),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     // Webhook endpoints may use http and private/loopback addresses (the local stack sets it).
@@ -141,6 +143,7 @@ export const configSchema = z
       env.SUPABASE_JWKS_URL ??
       (env.SUPABASE_URL ? `${env.SUPABASE_URL.replace(/\/$/, "")}/auth/v1/.well-known/jwks.json` : undefined),
     dbPoolMax: env.DB_POOL_MAX,
+    dbPoolTimeoutMs: env.DB_POOL_TIMEOUT_MS,
     // On Supabase (which sets SUPABASE_DB_URL for functions) clients call /functions/v1/<name>/...
     publicPathPrefix: env.PUBLIC_PATH_PREFIX ?? (env.SUPABASE_DB_URL ? "/functions/v1" : ""),
     corsOrigins: env.CORS_ORIGINS,

@@ -11,6 +11,8 @@ import {
   jsonResponse,
 } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
+import { Problem } from "../../http/problems.ts";
+import { locateCreated } from "../../http/public-path.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import { createLocation, listLocations, updateLocation } from "./locations.ts";
 import {
@@ -112,10 +114,10 @@ const adjustRoute = createRoute({
   method: "post",
   path: "/inventory/adjust",
   tags,
-  summary: "Record a manual movement (staff and up); the same idempotency_key applies once",
+  summary: "Record a manual movement (staff and up); the same Idempotency-Key (or body idempotency_key) applies once",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: jsonBody(AdjustSchema) },
+  request: { body: jsonBody(AdjustSchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
     201: jsonResponse(
       "The movement and the level after it (a replayed key answers the first movement)",
@@ -132,10 +134,11 @@ const transferRoute = createRoute({
   method: "post",
   path: "/inventory/transfers",
   tags,
-  summary: "Move stock between two locations in one transaction (staff and up); the same idempotency_key moves once",
+  summary:
+    "Move stock between two locations in one transaction (staff and up); the same Idempotency-Key (or body idempotency_key) moves once",
   security: bearerAuth,
   middleware: [requireRole("staff")] as const,
-  request: { body: jsonBody(TransferSchema) },
+  request: { body: jsonBody(TransferSchema), headers: IdempotencyKeyHeaderSchema },
   responses: {
     201: jsonResponse(
       "Both movements and both levels after them (a replayed key answers the first transfer, with Idempotent-Replayed: true)",
@@ -152,17 +155,14 @@ const statusRoute = createRoute({
   method: "get",
   path: "/inventory/status",
   tags,
-  summary: "Stock of one sku per location and in total, or a page of the catalog's (viewer and up)",
+  summary: "Stock per variant: its levels and its total (viewer and up)",
   description:
-    "With `sku`: that variant's levels and total. Without: a page of variants, optionally only at `location_code` and only `stock=low` or `stock=out`.",
+    "Always a page of variants: `sku` narrows it to one (404 when unknown), `location_code` and `stock=low|out` choose the variants and levels shown. `total` is always the variant's stock at every location.",
   security: bearerAuth,
   middleware: [requireRole("viewer")] as const,
   request: { query: StatusQuerySchema },
   responses: {
-    200: jsonResponse(
-      "One sku's stock, or a page of them",
-      z.union([StockStatusSchema, pageSchema(StockStatusSchema)]),
-    ),
+    200: jsonResponse("A page of variants' stock", pageSchema(StockStatusSchema)),
     404: notFound,
     ...commonErrors,
   },
@@ -301,7 +301,16 @@ const getReservationRoute = createRoute({
 });
 
 type Reservation = z.infer<typeof ReservationSchema>;
-const withoutReplayed = ({ replayed: _, ...rest }: Record<string, unknown>) => rest as Reservation;
+
+/** The Idempotency-Key header, or the body's `idempotency_key` alias; both must agree when both come. */
+function idempotencyKey(header: string | undefined, body: string | undefined): string | undefined {
+  if (header !== undefined && body !== undefined && header !== body) {
+    throw new Problem("validation-failed", "the Idempotency-Key header and body idempotency_key differ", {
+      errors: [{ field: "body.idempotency_key", code: "mismatch", message: "must equal the Idempotency-Key header" }],
+    });
+  }
+  return header ?? body;
+}
 
 export const inventoryRoutes = createRouter()
   .openapi(createLocationRoute, async (c) => {
@@ -338,12 +347,16 @@ export const inventoryRoutes = createRouter()
     return c.json(location, 200);
   })
   .openapi(adjustRoute, async (c) => {
-    const { replayed, ...result } = await adjustStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    const body = c.req.valid("json");
+    const key = idempotencyKey(c.req.valid("header")["idempotency-key"], body.idempotency_key);
+    const { result, replayed } = await adjustStock(c.var.services.db, c.var.caller.claims, body, key);
     markReplayed(c, replayed);
     return c.json(result as z.infer<typeof AdjustResultSchema>, 201);
   })
   .openapi(transferRoute, async (c) => {
-    const { replayed, ...result } = await transferStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"));
+    const body = c.req.valid("json");
+    const key = idempotencyKey(c.req.valid("header")["idempotency-key"], body.idempotency_key);
+    const { result, replayed } = await transferStock(c.var.services.db, c.var.caller.claims, body, key);
     markReplayed(c, replayed);
     return c.json(result as z.infer<typeof TransferResultSchema>, 201);
   })
@@ -363,12 +376,8 @@ export const inventoryRoutes = createRouter()
       location_code,
       stock,
       after,
-      limit: sku ? 1 : limit + 1,
+      limit: limit + 1,
     })) as z.infer<typeof StockStatusSchema>[];
-    if (sku) {
-      const only = rows[0] ?? { sku, locations: [], total: { on_hand: 0, reserved: 0, available: 0 } };
-      return c.json(only, 200);
-    }
     return c.json(
       toPage(rows, limit, (row) => row.sku),
       200,
@@ -427,9 +436,10 @@ export const inventoryRoutes = createRouter()
   )
   .openapi(reserveRoute, async (c) => {
     const key = c.req.valid("header")["idempotency-key"];
-    const result = await reserveStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);
-    markReplayed(c, result.replayed);
-    return c.json(withoutReplayed(result), 201);
+    const { result, replayed } = await reserveStock(c.var.services.db, c.var.caller.claims, c.req.valid("json"), key);
+    markReplayed(c, replayed);
+    locateCreated(c, String(result.id));
+    return c.json(result as Reservation, 201);
   })
   .openapi(reservationAction("release"), async (c) =>
     c.json(

@@ -1,5 +1,6 @@
+import { idempotentAsUser } from "../../http/idempotency.ts";
 import { callAsUser } from "../../platform/db/call.ts";
-import type { Db, DbClaims } from "../../platform/db/types.ts";
+import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
 
 // Every stock rule lives in SQL (supabase/migrations/202611220200xx_*): each function here is one
@@ -8,53 +9,58 @@ import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
 
 type Json = Record<string, unknown>;
 
-export function adjustStock(db: Db, claims: DbClaims, input: Adjust) {
-  if (input.kind === "count") {
-    return callAsUser<Json & { replayed: boolean }>(
-      db,
-      claims,
-      "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result",
-      [
-        input.sku,
-        input.location_code,
-        input.counted ?? null,
-        input.reason ?? null,
-        input.reference?.type ?? null,
-        input.reference?.id ?? null,
-        input.idempotency_key ?? null,
-      ],
-    );
-  }
-  return callAsUser<Json & { replayed: boolean }>(
-    db,
-    claims,
-    "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result",
-    [
-      input.sku,
-      input.location_code,
-      input.delta ?? null,
-      input.kind,
-      input.reason ?? null,
-      input.reference?.type ?? null,
-      input.reference?.id ?? null,
-      input.idempotency_key ?? null,
-    ],
+type Replayable = Json & { replayed: boolean };
+
+/** One SQL call in the caller's transaction, answering its `result` without the SQL's own `replayed`. */
+async function resultIn(tx: Queryable, sql: string, params: unknown[]): Promise<Json> {
+  const { rows } = await tx.query<{ result: Replayable }>(sql, params);
+  const { replayed: _, ...result } = rows[0]?.result ?? { replayed: false };
+  return result;
+}
+
+/**
+ * Creating calls run through the idempotency store (the key claimed and the first answer recorded
+ * in the writing transaction; the same key with another request is a 409), whichever way the key
+ * came: the Idempotency-Key header or the body's `idempotency_key` alias. The ledger's own unique
+ * key stays as a second guard for direct SQL callers.
+ */
+export function adjustStock(db: Db, claims: DbClaims, input: Adjust, key?: string) {
+  const { idempotency_key: _, ...request } = input;
+  return idempotentAsUser(db, claims, key, "adjustStock", request, (tx) =>
+    input.kind === "count"
+      ? resultIn(tx, "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result", [
+          input.sku,
+          input.location_code,
+          input.counted ?? null,
+          input.reason ?? null,
+          input.reference?.type ?? null,
+          input.reference?.id ?? null,
+          key ?? null,
+        ])
+      : resultIn(tx, "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result", [
+          input.sku,
+          input.location_code,
+          input.delta ?? null,
+          input.kind,
+          input.reason ?? null,
+          input.reference?.type ?? null,
+          input.reference?.id ?? null,
+          key ?? null,
+        ]),
   );
 }
 
-export function transferStock(db: Db, claims: DbClaims, input: Transfer) {
-  return callAsUser<Json & { replayed: boolean }>(
-    db,
-    claims,
-    "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result",
-    [
+export function transferStock(db: Db, claims: DbClaims, input: Transfer, key?: string) {
+  const { idempotency_key: _, ...request } = input;
+  return idempotentAsUser(db, claims, key, "transferStock", request, (tx) =>
+    resultIn(tx, "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result", [
       input.sku,
       input.from_location_code,
       input.to_location_code,
       input.quantity,
       input.reason ?? null,
-      input.idempotency_key ?? null,
-    ],
+      key ?? null,
+    ]),
   );
 }
 
@@ -72,18 +78,18 @@ export function closeReorderSuggestion(db: Db, claims: DbClaims, id: string, sta
   return callAsUser<Json>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [id, status]);
 }
 
+/**
+ * The key lives in the idempotency store, per caller, compared with the request: the same key with
+ * other lines is a 409, never the first reservation passed off as this one.
+ */
 export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempotencyKey?: string) {
-  return callAsUser<Json & { replayed: boolean }>(
-    db,
-    claims,
-    "select private.reserve_stock($1::jsonb, $2, $3, $4, $5) as result",
-    [
+  return idempotentAsUser(db, claims, idempotencyKey, "createReservation", input, (tx) =>
+    resultIn(tx, "select private.reserve_stock($1::jsonb, $2, $3, $4, null) as result", [
       JSON.stringify(input.items),
       input.ttl_seconds,
       input.reference?.type ?? null,
       input.reference?.id ?? null,
-      idempotencyKey ?? null,
-    ],
+    ]),
   );
 }
 

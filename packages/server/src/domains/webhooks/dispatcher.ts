@@ -172,6 +172,18 @@ export async function dispatchRound(deps: DispatcherDeps): Promise<DispatchRound
   return round;
 }
 
+/** An outcome already sent is worth a few tries to record (a lost connection is over in moments). */
+async function retrying<T>(work: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2_000]): Promise<T> {
+  for (const delayMs of delaysMs) {
+    try {
+      return await work();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  return work();
+}
+
 interface PendingOutcome {
   delivery: ClaimedDelivery;
   outcome: Outcome;
@@ -207,9 +219,10 @@ class OutcomeRecorder {
     while (this.#queue.length > 0) {
       const group = this.#queue.splice(0);
       try {
-        await this.#record(group);
+        await retrying(() => this.#record(group));
       } catch (error) {
-        // The group's deliveries stay leased and are sent again when the lease ends.
+        // The group's deliveries stay leased and are sent again when the lease ends; the next claim
+        // logs these attempts as lost.
         this.#error ??= error;
       }
     }
@@ -220,6 +233,7 @@ class OutcomeRecorder {
     const outcomes = group.map(({ delivery, outcome }) => ({
       delivery: delivery.delivery_id,
       token: delivery.claim_token,
+      attempt: delivery.attempt,
       succeeded: outcome.succeeded,
       status_code: outcome.statusCode,
       latency_ms: Math.round(outcome.latencyMs),

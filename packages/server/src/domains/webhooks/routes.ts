@@ -15,6 +15,7 @@ import {
 } from "../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../http/pagination.ts";
 import { Problem } from "../../http/problems.ts";
+import { locateCreated } from "../../http/public-path.ts";
 import { eventTypes, webhookEnvelope } from "./event-types.ts";
 import { receiveInbound } from "./inbound.ts";
 import {
@@ -258,7 +259,7 @@ export const webhookRoutes = createRouter()
       c.req.valid("header")["idempotency-key"],
     );
     markReplayed(c, replayed);
-    c.header("Location", `${c.req.path}/${created.id}`);
+    locateCreated(c, created.id);
     return c.json(created, 201);
   })
   .openapi(listEndpoints, async (c) => {

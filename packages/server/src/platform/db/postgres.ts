@@ -2,46 +2,68 @@
 // @ts-types="@types/pg"
 import pg from "pg";
 import type { Db, DbClaims, Queryable, QueryResult, Row } from "./types.ts";
-import { ROLE_SQL, roleParams } from "./types.ts";
+import { DbUnavailable, ROLE_SQL, ROLE_TIMEOUTS, roleParams } from "./types.ts";
+
+// The role, its claims and its timeouts in one round trip.
+const ROLE_WITH_TIMEOUTS_SQL = `${ROLE_SQL}, set_config('statement_timeout', $4, true), set_config('lock_timeout', $5, true)`;
 
 /**
  * node-postgres pool. Only unnamed statements are used, so it works through Supabase's
  * transaction pooler (Supavisor port 6543) as well as a direct connection.
+ *
+ * A lost connection (a terminated backend, a restarting pooler) or a pool with no connection free
+ * within `acquireTimeoutMs` becomes a DbUnavailable error for that request; the process keeps serving.
  */
-export function createPostgresDb(url: string, options: { max?: number; applicationName?: string } = {}): Db {
+export function createPostgresDb(
+  url: string,
+  options: { max?: number; applicationName?: string; acquireTimeoutMs?: number } = {},
+): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     application_name: options.applicationName ?? "storekeep",
     idleTimeoutMillis: 10_000,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
   });
-  // An idle client that loses its server must not crash the process; the pool replaces it.
+  // pg-pool listens for a client's errors only while it is idle, and a backend's last message can
+  // arrive after its client was handed to the next waiter but before that waiter could listen: an
+  // 'error' event nobody hears ends the process. So every client is heard for its whole life, and
+  // one that lost its connection is discarded on release.
+  const lost = new WeakSet<pg.ClientBase>();
+  pool.on("connect", (client) => {
+    client.on("error", () => lost.add(client));
+  });
   pool.on("error", () => {});
 
   const wrap = (client: pg.PoolClient | pg.Pool): Queryable => ({
     async query<T extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const result = await client.query(sql, params as unknown[] | undefined);
+      const result = await client.query(sql, params as unknown[] | undefined).catch(unavailableIfLost);
       return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
     },
     async exec(script: string) {
-      await client.query(script);
+      await client.query(script).catch(unavailableIfLost);
     },
   });
 
   async function transaction<T>(work: (tx: Queryable) => Promise<T>, claims?: DbClaims): Promise<T> {
-    const client = await pool.connect();
+    const client = await pool.connect().catch((error: unknown) => {
+      throw new DbUnavailable("no database connection became free in time", error);
+    });
+    const tx = wrap(client);
     try {
-      await client.query("begin");
-      if (claims) await client.query(ROLE_SQL, roleParams(claims));
-      const result = await work(wrap(client));
-      await client.query("commit");
+      await tx.query("begin");
+      if (claims) {
+        const { statementMs, lockMs } = ROLE_TIMEOUTS[claims.role] ?? ROLE_TIMEOUTS.authenticated;
+        await tx.query(ROLE_WITH_TIMEOUTS_SQL, [...roleParams(claims), statementMs, lockMs]);
+      }
+      const result = await work(tx);
+      await tx.query("commit");
       return result;
     } catch (error) {
       await client.query("rollback").catch(() => {});
-      throw error;
+      throw lost.has(client) ? new DbUnavailable("the database connection was lost", error) : error;
     } finally {
-      client.release();
+      client.release(lost.has(client));
     }
   }
 
@@ -52,4 +74,22 @@ export function createPostgresDb(url: string, options: { max?: number; applicati
     asUser: (claims, work) => transaction(work, claims),
     close: () => pool.end(),
   };
+}
+
+/**
+ * Errors that say the connection, not the statement, failed: the server ended the session
+ * (57P01-57P03), refused it (53300 too many connections), a connection exception (class 08), or a
+ * driver error that is neither the server's nor a bad argument (`Connection terminated
+ * unexpectedly`, ECONNRESET, a client no longer queryable).
+ */
+function unavailableIfLost(error: unknown): never {
+  if (error instanceof pg.DatabaseError) {
+    const sqlstate = error.code ?? "";
+    if (sqlstate.startsWith("08") || /^57P0[123]$/.test(sqlstate) || sqlstate === "53300") {
+      throw new DbUnavailable("the database connection was lost", error);
+    }
+    throw error;
+  }
+  if (error instanceof TypeError || error instanceof RangeError) throw error;
+  throw new DbUnavailable("the database connection was lost", error);
 }
