@@ -41,7 +41,7 @@ export default async function realtime(): Promise<void> {
 // --- the write path: reservations/s with the triggers off, production's, and the local stack's ---
 async function writePathCost(db: ReturnType<typeof createPostgresDb>, url: string) {
   await db.exec(`
-    insert into public.products (id, handle, title, status) values ('b0000000-0000-4000-8000-000000000001', 'bench', 'Bench', 'published');
+    insert into public.products (id, handle, title) values ('b0000000-0000-4000-8000-000000000001', 'bench', 'Bench');
     insert into public.product_variants (product_id, sku, price_amount, currency)
     select 'b0000000-0000-4000-8000-000000000001', 'BENCH-' || n, 100, 'EUR' from generate_series(1, ${SKUS}) n;
     insert into public.stock_movements (variant_id, location_id, kind, quantity)
