@@ -9,9 +9,9 @@ import { FEED_FILE } from "../packages/local/src/realtime/feed.ts";
 import { createRealtimeServer } from "../packages/local/src/realtime/server.ts";
 import { mintStaffToken, mintToken } from "../packages/local/src/tokens.ts";
 import { createTokenVerifier } from "../packages/server/src/http/auth.ts";
-import { createLogger } from "../packages/server/src/http/logger.ts";
 import { LOCAL_JWT_SECRET } from "../packages/server/src/platform/config.ts";
 import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
+import { createLogger } from "../packages/server/src/platform/logger.ts";
 import { measure, opsPerSec, printTable, quantile, type Row, type Sample, scratchDatabase } from "./lib.ts";
 
 export const description =

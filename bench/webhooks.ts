@@ -4,7 +4,7 @@ import { Webhook } from "svix";
 import { migrate } from "../packages/local/src/migrate.ts";
 import { startDispatcher } from "../packages/server/src/domains/webhooks/dispatcher.ts";
 import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
-import { createPostgresSignal } from "../packages/server/src/platform/events-postgres.ts";
+import { createPostgresSignal } from "../packages/server/src/platform/outbox-signal-postgres.ts";
 import { printTable, type Row, scratchDatabase } from "./lib.ts";
 
 export const description =

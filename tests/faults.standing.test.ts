@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { startDispatcher } from "../packages/server/src/domains/webhooks/dispatcher.ts";
-import { createPostgresSignal } from "../packages/server/src/platform/events-postgres.ts";
+import { createPostgresSignal } from "../packages/server/src/platform/outbox-signal-postgres.ts";
 import {
   breakReservations,
   checkInvariants,

@@ -508,3 +508,29 @@ describe(`browser direct upload on ${engine}`, () => {
     expect(right.status, right.text).toBe(201);
   });
 });
+
+describe(`image events reach the product's realtime channel on ${engine}`, () => {
+  it("an upload and an alt-text change are broadcast on product:<id> with their outbox topic", async () => {
+    const productId = await newProduct();
+    const up = await postFile(`/v1/products/${productId}/images`, {
+      bytes: await makeImage("png", 12, 12),
+      name: "a.png",
+    });
+    expect(up.status, up.text).toBe(201);
+    await api.request("PATCH", `/v1/products/${productId}/images/${up.json.id}`, {
+      as: "staff",
+      body: { alt_text: "Live" },
+    });
+    const { rows } = await ctx.db.query<{ event: string; data: { id: string; alt_text: string } }>(
+      "select event, payload -> 'data' as data from realtime.messages where topic = $1 order by id",
+      [`product:${productId}`],
+    );
+    expect(rows.map((row) => row.event)).toEqual(
+      expect.arrayContaining(["product.created", "product_image.created", "product_image.updated"]),
+    );
+    expect(rows.find((row) => row.event === "product_image.updated")?.data).toMatchObject({
+      id: up.json.id,
+      alt_text: "Live",
+    });
+  });
+});

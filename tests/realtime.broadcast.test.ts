@@ -1,7 +1,7 @@
 import type { RealtimeChannel } from "@supabase/supabase-js";
 import { describe, expect, it } from "vitest";
 import { mintStaffToken, mintToken } from "../packages/local/src/tokens.ts";
-import { eventTypes } from "../packages/server/src/domains/webhooks/event-types.ts";
+import { eventTypes } from "../packages/server/src/app.ts";
 import { TEST_SECRET } from "./helpers/app.ts";
 import { collector, sleep, subscribe, supabaseClient, useLocalStack } from "./helpers/realtime.ts";
 

@@ -1,10 +1,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
+import { eventTypes } from "../packages/server/src/app.ts";
 import { catalogEventTypes } from "../packages/server/src/domains/catalog/events.ts";
 import { inventoryEventTypes } from "../packages/server/src/domains/inventory/events.ts";
 import { orderEventTypes } from "../packages/server/src/domains/orders/events.ts";
-import { type EventType, eventTypes } from "../packages/server/src/domains/webhooks/event-types.ts";
+import type { EventType } from "../packages/server/src/platform/event-type.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { productInput, uniqueSku } from "./helpers/catalog.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";

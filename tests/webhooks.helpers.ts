@@ -5,8 +5,8 @@ import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, inject } from "vitest";
 import { createPgliteDb } from "../packages/server/src/platform/db/pglite.ts";
 import type { Db } from "../packages/server/src/platform/db/types.ts";
-import { createListenSignal, type EventSignal } from "../packages/server/src/platform/events.ts";
-import { createPostgresSignal } from "../packages/server/src/platform/events-postgres.ts";
+import { createListenSignal, type EventSignal } from "../packages/server/src/platform/outbox-signal.ts";
+import { createPostgresSignal } from "../packages/server/src/platform/outbox-signal-postgres.ts";
 import { createTestDatabase, engine } from "./helpers/db.ts";
 
 /**

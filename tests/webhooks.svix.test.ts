@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { LOCAL_DEFAULTS } from "../packages/local/src/stack.ts";
-import type { RunningSender, WebhookSender } from "../packages/server/src/domains/webhooks/sender.ts";
 import { createSvixSender } from "../packages/server/src/domains/webhooks/svix-sender.ts";
 import { createServices } from "../packages/server/src/main.ts";
 import { loadConfig } from "../packages/server/src/platform/config.ts";
 import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
+import type { RunningSender, WebhookSender } from "../packages/server/src/platform/webhook-sender.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { engine, onPostgres } from "./helpers/db.ts";
 import { type FakeSvixMessage, startFakeSvix, useWebhookDatabase, waitFor } from "./webhooks.helpers.ts";

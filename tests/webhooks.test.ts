@@ -2,15 +2,15 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Webhook } from "svix";
 import { afterEach, describe, expect, it } from "vitest";
 import { LOCAL_DEFAULTS } from "../packages/local/src/stack.ts";
-import { createApp } from "../packages/server/src/app.ts";
+import { createApp, eventTypes, inboundHandlers } from "../packages/server/src/app.ts";
 import {
   type DispatcherSettings,
   type RunningDispatcher,
   retryDelayMs,
   startDispatcher,
 } from "../packages/server/src/domains/webhooks/dispatcher.ts";
-import { documentEventTypes } from "../packages/server/src/domains/webhooks/event-types.ts";
-import { webhookRoutes } from "../packages/server/src/domains/webhooks/routes.ts";
+import { documentEventTypes } from "../packages/server/src/domains/webhooks/event-types/routes.ts";
+import { createWebhookRoutes } from "../packages/server/src/domains/webhooks/routes.ts";
 import { createServices } from "../packages/server/src/main.ts";
 import { loadConfig } from "../packages/server/src/platform/config.ts";
 import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
@@ -147,8 +147,8 @@ describe(`webhook endpoints API on ${engine}`, () => {
     // The document as app.ts builds it, from this domain's routes and catalogue alone (so another
     // domain's document problems do not hide this one's).
     const app = new OpenAPIHono().basePath("/api");
-    app.route("/v1", webhookRoutes);
-    documentEventTypes(app.openAPIRegistry);
+    app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
+    documentEventTypes(app.openAPIRegistry, eventTypes);
     const openapi = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "t", version: "1" } });
     expect(Object.keys(openapi.webhooks ?? {})).toEqual(
       expect.arrayContaining(["webhook.endpoint_disabled", "webhook.test"]),

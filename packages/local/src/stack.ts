@@ -15,8 +15,8 @@ import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/plat
 import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
 import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
 import type { Db } from "../../server/src/platform/db/types.ts";
-import { createListenSignal, createPollingSignal, type EventSignal } from "../../server/src/platform/events.ts";
-import { createPostgresSignal } from "../../server/src/platform/events-postgres.ts";
+import { createListenSignal, createPollingSignal, type EventSignal } from "../../server/src/platform/outbox-signal.ts";
+import { createPostgresSignal } from "../../server/src/platform/outbox-signal-postgres.ts";
 import { createLocalAuth } from "./auth.ts";
 import { createLocalCloudinary } from "./cloudinary/app.ts";
 import { nodeResolver } from "./dns.ts";

@@ -1,26 +1,35 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
+import { catalogEventTypes } from "./domains/catalog/events.ts";
+import { pmsProductHandler } from "./domains/catalog/inbound.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
 import { imageConstraints } from "./domains/images/constraints.ts";
+import { imageEventTypes } from "./domains/images/events.ts";
 import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
+import { inventoryEventTypes } from "./domains/inventory/events.ts";
+import { pmsInventoryHandler } from "./domains/inventory/inbound.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { observabilityConstraints } from "./domains/observability/constraints.ts";
 import { metricsRoutes } from "./domains/observability/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
+import { orderEventTypes } from "./domains/orders/events.ts";
+import { pmsOrderHandler } from "./domains/orders/inbound.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
 import { syncConstraints } from "./domains/sync/constraints.ts";
 import { syncRoutes } from "./domains/sync/routes.ts";
 import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { webhookConstraints } from "./domains/webhooks/constraints.ts";
-import { documentEventTypes } from "./domains/webhooks/event-types.ts";
-import { webhookRoutes } from "./domains/webhooks/routes.ts";
+import { documentEventTypes } from "./domains/webhooks/event-types/routes.ts";
+import { webhookEventTypes } from "./domains/webhooks/events.ts";
+import { createWebhookRoutes } from "./domains/webhooks/routes.ts";
 import { mountDocs } from "./http/docs.ts";
 import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
@@ -29,9 +38,29 @@ import { bodyLimits } from "./http/middleware/body-limits.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
-import { notFoundHandler } from "./http/not-found.ts";
+import { problemResponse } from "./http/problems.ts";
+import type { EventType } from "./platform/event-type.ts";
+import type { AnyInboundHandler } from "./platform/inbound-handler.ts";
 
 export const API_VERSION = "1.0.0";
+
+// What must know every domain is a list each domain exports and this root gathers: adding a domain
+// is a change in its folder plus a line here.
+
+/**
+ * Every topic Storekeep emits, one list per domain (`domains/<name>/events.ts`). A topic a migration
+ * emits without an entry here fails tests/webhooks.event-catalogue.test.ts.
+ */
+export const eventTypes: readonly EventType[] = [
+  ...catalogEventTypes,
+  ...imageEventTypes,
+  ...inventoryEventTypes,
+  ...orderEventTypes,
+  ...webhookEventTypes,
+];
+
+/** Every inbound webhook source with a handler, each from the domain it changes (`domains/<name>/inbound.ts`). */
+export const inboundHandlers: readonly AnyInboundHandler[] = [pmsProductHandler, pmsInventoryHandler, pmsOrderHandler];
 
 /** Every named constraint in the migrations, by name: its field and sentence (tests check none is missing). */
 export const constraintRules = {
@@ -91,6 +120,23 @@ export function createApp(services: Services, options: AppOptions = {}) {
   );
   // Before authentication: the scraper's bearer token is METRICS_TOKEN, not a JWT.
   app.route("/v1", metricsRoutes);
+  // A known path asked with a method it lacks is 405 with Allow, not 404. Allow names the methods the
+  // routes declare (hono adds HEAD for GET, which Hono answers by itself).
+  app.use(
+    "*",
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        const allowed = methods.filter((method) => method !== "HEAD");
+        c.header("allow", allowed.join(", "));
+        return problemResponse(
+          c,
+          "method-not-allowed",
+          `${c.req.method} is not allowed here; use ${allowed.join(", ")}`,
+        );
+      },
+    }),
+  );
   app.use("*", authenticate);
   app.use(
     "*",
@@ -101,9 +147,9 @@ export function createApp(services: Services, options: AppOptions = {}) {
   app.route("/v1", accessRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", imageRoutes);
-  app.route("/v1", webhookRoutes);
+  app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
   app.route("/v1", syncRoutes);
-  documentEventTypes(app.openAPIRegistry);
+  documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);
 
@@ -124,7 +170,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   });
   mountDocs(app);
 
-  app.notFound(notFoundHandler(app));
+  app.notFound((c) => problemResponse(c, "not-found", `no route for ${c.req.path}`));
   app.onError(handleError);
   return app;
 }

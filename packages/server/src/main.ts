@@ -3,7 +3,6 @@ import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createTokenVerifier } from "./http/auth.ts";
 import type { Services } from "./http/env.ts";
-import { createLogger } from "./http/logger.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
 import { instrumentDb } from "./platform/db/instrumented.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
@@ -11,6 +10,7 @@ import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
 import { createCloudinaryProvider } from "./platform/images/cloudinary.ts";
 import { createSharedState } from "./platform/kv/index.ts";
+import { createLogger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 
 /** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */

@@ -6,6 +6,15 @@ import { Problem } from "./problems.ts";
 export const APP_ROLES = ["owner", "admin", "manager", "staff", "viewer"] as const;
 export type AppRole = (typeof APP_ROLES)[number];
 
+/**
+ * Who may call a route: callers holding `role` or a more powerful one. `scope` names the API-key
+ * scope that will also admit a key (not enforced yet: `requireAccess` is where it will be).
+ */
+export interface Access {
+  role: AppRole;
+  scope?: string;
+}
+
 export type Caller =
   | { kind: "anonymous"; claims: DbClaims }
   | { kind: "user"; userId: string; appRole: AppRole | null; claims: DbClaims }

@@ -1,13 +1,13 @@
-import type { WebhookSender } from "../domains/webhooks/sender.ts";
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
 import type { ImageProvider } from "../platform/images/types.ts";
 import type { SharedState } from "../platform/kv/index.ts";
+import type { Logger } from "../platform/logger.ts";
 import type { Metrics } from "../platform/metrics.ts";
+import type { WebhookSender } from "../platform/webhook-sender.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { ConstraintRules } from "./constraints.ts";
-import type { Logger } from "./logger.ts";
 
 /** What every request can reach: its id, its caller, and the services built at start-up. */
 export interface Services {

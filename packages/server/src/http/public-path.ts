@@ -1,5 +1,7 @@
 import type { Context } from "hono";
-import type { AppEnv } from "./env.ts";
+
+// Any env, not `Context<AppEnv>`: problems.ts uses these, and importing the app's env here would close
+// an import cycle (env.ts -> auth.ts -> problems.ts -> here); `services` is absent before it is set.
 
 /** A path prefix a proxy may announce: absolute, segments of URL-safe characters, never `//`. */
 const PREFIX = /^(\/[A-Za-z0-9._~-]+)+$/;
@@ -10,7 +12,7 @@ const PREFIX = /^(\/[A-Za-z0-9._~-]+)+$/;
  * announces it in `X-Forwarded-Prefix`; without that header the configured prefix applies. Used for
  * `Location` headers and a problem's `instance`, so a client can follow them as they are.
  */
-export function publicPath(c: Context<AppEnv>, path: string = c.req.path): string {
+export function publicPath(c: Context, path: string = c.req.path): string {
   const announced = c.req.header("x-forwarded-prefix")?.replace(/\/+$/, "");
   const prefix =
     announced !== undefined && PREFIX.test(announced) ? announced : (c.var.services?.config.publicPathPrefix ?? "");
@@ -18,6 +20,6 @@ export function publicPath(c: Context<AppEnv>, path: string = c.req.path): strin
 }
 
 /** `Location` of a resource a POST created under the path it was posted to (`/orders` -> `/orders/{id}`). */
-export function locateCreated(c: Context<AppEnv>, id: string): void {
+export function locateCreated(c: Context, id: string): void {
   c.header("Location", publicPath(c, `${c.req.path.replace(/\/+$/, "")}/${id}`));
 }

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { EventType } from "../webhooks/event-types.ts";
+import type { EventType } from "../../platform/event-type.ts";
 import { ProductStatusSchema } from "./schemas.ts";
 
 // The catalog's outbox topics, as migrations catalog_events_audit (statement-level triggers on

@@ -290,3 +290,23 @@ export type Category = z.infer<typeof CategorySchema>;
 export type Job = z.infer<typeof JobSchema>;
 export type BulkRequest = z.infer<typeof BulkRequestSchema>;
 export type BulkResult = z.infer<typeof BulkResultSchema>;
+
+/** The `pms-product` inbound webhook message: one product per SKU, with that SKU as its variant. */
+export const PmsProductSchema = z
+  .object({
+    sku: z.string().regex(SKU, "a SKU"),
+    title: z.string().min(1).max(500),
+    description: z.string().max(100_000).optional(),
+    price_amount: z.number().int().min(0),
+    currency: z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code"),
+    compare_at_amount: z.number().int().min(0).nullable().optional(),
+    barcode: z.string().nullable().optional(),
+    weight_grams: z.number().int().min(0).nullable().optional(),
+    variant_title: z.string().max(500).optional(),
+    options: z.record(z.string(), z.string()).optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+    status: z.enum(["draft", "published", "archived"]).optional(),
+  })
+  .openapi("PmsProductMessage");
+
+export type PmsProduct = z.infer<typeof PmsProductSchema>;

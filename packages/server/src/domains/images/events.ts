@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { EventType } from "../webhooks/event-types.ts";
+import type { EventType } from "../../platform/event-type.ts";
 import { IMAGE_FORMATS } from "./inspect.ts";
 
 // The images' outbox topics, as migration product_images_api writes them (private.emit_image_event:

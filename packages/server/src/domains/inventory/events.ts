@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { EventType } from "../webhooks/event-types.ts";
+import type { EventType } from "../../platform/event-type.ts";
 
 // Inventory's outbox topics, as migrations stock_levels and reorder_on_policy_change
 // (private.stock_levels_emit_events, after every change of a level's on_hand, reserved or reorder

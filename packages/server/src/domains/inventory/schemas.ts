@@ -317,3 +317,39 @@ export type Adjust = z.infer<typeof AdjustSchema>;
 export type Transfer = z.infer<typeof TransferSchema>;
 export type LevelPolicy = z.infer<typeof LevelPolicySchema>;
 export type Reserve = z.infer<typeof ReserveSchema>;
+export type Level = z.infer<typeof LevelSchema>;
+export type Movement = z.infer<typeof MovementSchema>;
+export type AdjustResult = z.infer<typeof AdjustResultSchema>;
+export type TransferResult = z.infer<typeof TransferResultSchema>;
+export type StockStatus = z.infer<typeof StockStatusSchema>;
+export type Reservation = z.infer<typeof ReservationSchema>;
+export type ReorderSuggestion = z.infer<typeof ReorderSuggestionSchema>;
+export type VerifyResult = z.infer<typeof VerifyResultSchema>;
+
+/** The `pms-inventory` inbound webhook message: a stock adjustment of one SKU at one location. */
+export const PmsInventorySchema = z
+  .object({
+    sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, "a SKU"),
+    location_code: z.string().min(1).max(64),
+    delta: z
+      .number()
+      .int()
+      .refine((delta) => delta !== 0, "must not be zero")
+      .optional()
+      .openapi({ description: "The signed change, for every kind but `count`" }),
+    counted: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .openapi({ description: "For `count`: the quantity on the shelf (on_hand becomes it)" }),
+    kind: z.enum(["receipt", "adjustment", "count", "damage", "loss", "return"]).default("adjustment"),
+    reason: z.string().max(500).optional(),
+  })
+  .refine((message) => (message.kind === "count" ? message.counted !== undefined : message.delta !== undefined), {
+    message: "a count takes counted; every other kind takes delta",
+    path: ["delta"],
+  })
+  .openapi("PmsInventoryMessage");
+
+export type PmsInventory = z.infer<typeof PmsInventorySchema>;

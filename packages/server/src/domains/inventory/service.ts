@@ -1,21 +1,30 @@
-import { idempotentAsUser } from "../../http/idempotency.ts";
 import { callAsUser } from "../../platform/db/call.ts";
+import { idempotentAsUser } from "../../platform/db/idempotency.ts";
 import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
-import type { Adjust, LevelPolicy, Reserve, Transfer } from "./schemas.ts";
+import type {
+  Adjust,
+  AdjustResult,
+  Level,
+  LevelPolicy,
+  Movement,
+  ReorderSuggestion,
+  Reservation,
+  Reserve,
+  StockStatus,
+  Transfer,
+  TransferResult,
+  VerifyResult,
+} from "./schemas.ts";
 
 // Every stock rule lives in SQL (supabase/migrations/202611220200xx_*): each function here is one
 // call into one SQL function, run as the caller so the function can check the caller's role.
 // Nothing here reads a number, decides and writes it back.
 
-type Json = Record<string, unknown>;
-
-type Replayable = Json & { replayed: boolean };
-
 /** One SQL call in the caller's transaction, answering its `result` without the SQL's own `replayed`. */
-async function resultIn(tx: Queryable, sql: string, params: unknown[]): Promise<Json> {
-  const { rows } = await tx.query<{ result: Replayable }>(sql, params);
-  const { replayed: _, ...result } = rows[0]?.result ?? { replayed: false };
-  return result;
+async function resultIn<T>(tx: Queryable, sql: string, params: unknown[]): Promise<T> {
+  const { rows } = await tx.query<{ result: T & { replayed?: boolean } }>(sql, params);
+  const { replayed: _, ...result } = rows[0]?.result ?? ({} as T & { replayed?: boolean });
+  return result as T;
 }
 
 /**
@@ -28,7 +37,7 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust, key?: strin
   const { idempotency_key: _, ...request } = input;
   return idempotentAsUser(db, claims, key, "adjustStock", request, (tx) =>
     input.kind === "count"
-      ? resultIn(tx, "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result", [
+      ? resultIn<AdjustResult>(tx, "select private.count_stock($1, $2, $3, $4, $5, $6, $7) as result", [
           input.sku,
           input.location_code,
           input.counted ?? null,
@@ -37,7 +46,7 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust, key?: strin
           input.reference?.id ?? null,
           key ?? null,
         ])
-      : resultIn(tx, "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result", [
+      : resultIn<AdjustResult>(tx, "select private.adjust_stock($1, $2, $3, $4, $5, $6, $7, $8) as result", [
           input.sku,
           input.location_code,
           input.delta ?? null,
@@ -53,7 +62,7 @@ export function adjustStock(db: Db, claims: DbClaims, input: Adjust, key?: strin
 export function transferStock(db: Db, claims: DbClaims, input: Transfer, key?: string) {
   const { idempotency_key: _, ...request } = input;
   return idempotentAsUser(db, claims, key, "transferStock", request, (tx) =>
-    resultIn(tx, "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result", [
+    resultIn<TransferResult>(tx, "select private.transfer_stock($1, $2, $3, $4, $5, $6) as result", [
       input.sku,
       input.from_location_code,
       input.to_location_code,
@@ -65,7 +74,7 @@ export function transferStock(db: Db, claims: DbClaims, input: Transfer, key?: s
 }
 
 export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {
-  return callAsUser<Json>(db, claims, "select private.set_level_policy($1, $2, $3, $4, $5) as result", [
+  return callAsUser<Level>(db, claims, "select private.set_level_policy($1, $2, $3, $4, $5) as result", [
     input.sku,
     input.location_code,
     input.reorder_point ?? null,
@@ -75,7 +84,10 @@ export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {
 }
 
 export function closeReorderSuggestion(db: Db, claims: DbClaims, id: string, status: "resolved" | "dismissed") {
-  return callAsUser<Json>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [id, status]);
+  return callAsUser<ReorderSuggestion>(db, claims, "select private.close_reorder_suggestion($1, $2) as result", [
+    id,
+    status,
+  ]);
 }
 
 /**
@@ -84,7 +96,7 @@ export function closeReorderSuggestion(db: Db, claims: DbClaims, id: string, sta
  */
 export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempotencyKey?: string) {
   return idempotentAsUser(db, claims, idempotencyKey, "createReservation", input, (tx) =>
-    resultIn(tx, "select private.reserve_stock($1::jsonb, $2, $3, $4, null) as result", [
+    resultIn<Reservation>(tx, "select private.reserve_stock($1::jsonb, $2, $3, $4, null) as result", [
       JSON.stringify(input.items),
       input.ttl_seconds,
       input.reference?.type ?? null,
@@ -94,15 +106,15 @@ export function reserveStock(db: Db, claims: DbClaims, input: Reserve, idempoten
 }
 
 export function releaseReservation(db: Db, claims: DbClaims, id: string) {
-  return callAsUser<Json>(db, claims, "select private.release_reservation($1) as result", [id]);
+  return callAsUser<Reservation>(db, claims, "select private.release_reservation($1) as result", [id]);
 }
 
 export function commitReservation(db: Db, claims: DbClaims, id: string) {
-  return callAsUser<Json>(db, claims, "select private.commit_reservation($1) as result", [id]);
+  return callAsUser<Reservation>(db, claims, "select private.commit_reservation($1) as result", [id]);
 }
 
 export function getReservation(db: Db, claims: DbClaims, id: string) {
-  return callAsUser<Json>(db, claims, "select private.get_reservation($1) as result", [id]);
+  return callAsUser<Reservation>(db, claims, "select private.get_reservation($1) as result", [id]);
 }
 
 export function stockStatus(
@@ -110,7 +122,7 @@ export function stockStatus(
   claims: DbClaims,
   query: { sku?: string; location_code?: string; stock?: string; after?: string; limit: number },
 ) {
-  return callAsUser<Json[]>(db, claims, "select private.stock_status($1, $2, $3, $4, $5) as result", [
+  return callAsUser<StockStatus[]>(db, claims, "select private.stock_status($1, $2, $3, $4, $5) as result", [
     query.sku ?? null,
     query.location_code ?? null,
     query.stock ?? null,
@@ -124,7 +136,7 @@ export function stockHistory(
   claims: DbClaims,
   query: { sku?: string; location_code?: string; beforeId?: number; limit: number },
 ) {
-  return callAsUser<(Json & { id: number })[]>(db, claims, "select private.stock_history($1, $2, $3, $4) as result", [
+  return callAsUser<Movement[]>(db, claims, "select private.stock_history($1, $2, $3, $4) as result", [
     query.sku ?? null,
     query.location_code ?? null,
     query.beforeId ?? null,
@@ -137,7 +149,7 @@ export function listReorderSuggestions(
   claims: DbClaims,
   query: { status: string | null; before?: [string, string]; limit: number },
 ) {
-  return callAsUser<(Json & { id: string; cursor_created_at: string })[]>(
+  return callAsUser<(ReorderSuggestion & { cursor_created_at: string })[]>(
     db,
     claims,
     "select private.list_reorder_suggestions($1, $2, $3, $4) as result",
@@ -146,10 +158,5 @@ export function listReorderSuggestions(
 }
 
 export function verifyLedger(db: Db, claims: DbClaims) {
-  return callAsUser<{ checked: number; mismatches: Json[] }>(
-    db,
-    claims,
-    "select private.check_stock_ledger() as result",
-    [],
-  );
+  return callAsUser<VerifyResult>(db, claims, "select private.check_stock_ledger() as result", []);
 }

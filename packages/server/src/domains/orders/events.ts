@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { EventType } from "../webhooks/event-types.ts";
+import type { EventType } from "../../platform/event-type.ts";
 import { OrderStatus } from "./schemas.ts";
 
 // The orders' outbox topics, as migrations orders_api (place_order) and orders_transitions

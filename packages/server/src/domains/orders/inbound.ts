@@ -1,5 +1,5 @@
 import { Problem } from "../../http/problems.ts";
-import type { InboundHandler } from "../webhooks/inbound.ts";
+import { inboundHandler } from "../../platform/inbound-handler.ts";
 import { type PmsOrder, PmsOrderSchema } from "./schemas.ts";
 import { applyOrderTransition } from "./service.ts";
 
@@ -8,7 +8,7 @@ import { applyOrderTransition } from "./service.ts";
  * API. It runs as the service role, so its secret carries what a manager may do to an order (the
  * PMS enforces its own users' roles); a report the order has already moved past is acknowledged.
  */
-export const pmsOrderHandler: InboundHandler<PmsOrder> = {
+export const pmsOrderHandler = inboundHandler<PmsOrder>({
   source: "pms-order",
   description: "Order status update (paid, shipped, delivered, cancelled) for an order named by id or number.",
   payload: PmsOrderSchema,
@@ -25,4 +25,4 @@ export const pmsOrderHandler: InboundHandler<PmsOrder> = {
     const order = await applyOrderTransition(tx, id, change, source);
     return { order_id: order.id, number: order.number, status: order.status, version: order.version };
   },
-};
+});

@@ -1,5 +1,5 @@
-import { idempotentAsUser } from "../../http/idempotency.ts";
 import { callAsUser } from "../../platform/db/call.ts";
+import { idempotentAsUser } from "../../platform/db/idempotency.ts";
 import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 import type { Order, PlaceOrder, SetOrderStatus } from "./schemas.ts";
 

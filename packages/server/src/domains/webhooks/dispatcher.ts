@@ -1,9 +1,9 @@
-import type { Logger } from "../../http/logger.ts";
 import type { Db } from "../../platform/db/types.ts";
 import type { HostResolver } from "../../platform/dns.ts";
-import type { EventSignal } from "../../platform/events.ts";
-import { type RunningSender, runContinuously } from "./loop.ts";
-import type { WebhookSender } from "./sender.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { EventSignal } from "../../platform/outbox-signal.ts";
+import type { RunningSender, WebhookSender } from "../../platform/webhook-sender.ts";
+import { runContinuously } from "./loop.ts";
 import { SignerCache } from "./signing.ts";
 import { refuseUrl } from "./url-policy.ts";
 

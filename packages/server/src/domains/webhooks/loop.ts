@@ -1,13 +1,6 @@
-import type { Logger } from "../../http/logger.ts";
-import type { EventSignal } from "../../platform/events.ts";
-
-/** A continuously running sender (the built-in dispatcher or the Svix forwarder). */
-export interface RunningSender {
-  /** Stops after the current round; resolves when it has. */
-  stop(): Promise<void>;
-  /** Wakes the loop now (the event signal does this on every commit). */
-  wake(): void;
-}
+import type { Logger } from "../../platform/logger.ts";
+import type { EventSignal } from "../../platform/outbox-signal.ts";
+import type { RunningSender } from "../../platform/webhook-sender.ts";
 
 /** What one round of work says about the next: go again at once, or sleep up to `sleepMs`. */
 export type RoundResult = { again: true } | { again: false; sleepMs?: number };

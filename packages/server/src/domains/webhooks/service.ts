@@ -1,5 +1,5 @@
-import { idempotentAsUser } from "../../http/idempotency.ts";
 import { Problem } from "../../http/problems.ts";
+import { idempotentAsUser } from "../../platform/db/idempotency.ts";
 import type { Db, DbClaims, Queryable } from "../../platform/db/types.ts";
 import type { CreateEndpointBody, Endpoint, UpdateEndpointBody } from "./schemas.ts";
 import { refuseUrl, type UrlPolicy } from "./url-policy.ts";

@@ -1,9 +1,9 @@
 import { ApiException, Svix } from "svix";
-import type { Logger } from "../../http/logger.ts";
 import type { Db } from "../../platform/db/types.ts";
+import type { Logger } from "../../platform/logger.ts";
+import type { WebhookSender } from "../../platform/webhook-sender.ts";
 import { webhookMessageId, webhookPayload } from "./dispatcher.ts";
 import { runContinuously } from "./loop.ts";
-import type { WebhookSender } from "./sender.ts";
 
 export interface SvixSenderOptions {
   db: Db;

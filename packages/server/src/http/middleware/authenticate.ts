@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { ANONYMOUS, type AppRole, hasRole } from "../auth.ts";
+import { type Access, ANONYMOUS, type AppRole, hasRole } from "../auth.ts";
 import type { AppEnv } from "../env.ts";
 import { Problem } from "../problems.ts";
 
@@ -24,4 +24,9 @@ export function requireRole(minimum: AppRole) {
     if (!hasRole(caller, minimum)) throw new Problem("forbidden", `this endpoint needs role ${minimum} or above`);
     return next();
   });
+}
+
+/** Route guard for a route's declared access (see `secured` in http/route.ts). */
+export function requireAccess(access: Access) {
+  return requireRole(access.role);
 }

@@ -1,7 +1,7 @@
 import { constraintFieldError, type Located, locateFieldErrors, locateRow } from "../../../http/constraints.ts";
-import { idempotentAsUser } from "../../../http/idempotency.ts";
 import { PROBLEM_BASE, Problem, type ProblemCode, problemTypes } from "../../../http/problems.ts";
 import { businessDetail, sqlStateProblems } from "../../../http/sql-errors.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims, Queryable } from "../../../platform/db/types.ts";
 import { catalogConstraints } from "../constraints.ts";
 import type { BulkRequest, BulkResult, Product } from "../schemas.ts";

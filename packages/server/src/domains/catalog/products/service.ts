@@ -1,6 +1,6 @@
 import { locateRow } from "../../../http/constraints.ts";
-import { idempotentAsUser } from "../../../http/idempotency.ts";
 import { Problem } from "../../../http/problems.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Product, ProductInput } from "../schemas.ts";
 import { callJson, callJsonIn } from "../shared.ts";

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { idempotentAsUser } from "../../../http/idempotency.ts";
 import { decodeCursor, toPage } from "../../../http/pagination.ts";
 import { Problem } from "../../../http/problems.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims, Queryable } from "../../../platform/db/types.ts";
 import type { Brand, Category, CategoryNode } from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";

@@ -1,5 +1,5 @@
-import { idempotentAsUser, sha256 } from "../../../http/idempotency.ts";
 import { Problem } from "../../../http/problems.ts";
+import { idempotentAsUser, sha256 } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Job } from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";

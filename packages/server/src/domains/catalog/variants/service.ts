@@ -1,4 +1,4 @@
-import { idempotentAsUser } from "../../../http/idempotency.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Variant } from "../schemas.ts";
 import { callJson, callJsonIn } from "../shared.ts";

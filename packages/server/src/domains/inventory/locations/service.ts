@@ -1,7 +1,7 @@
-import { idempotentAsUser } from "../../http/idempotency.ts";
-import { Problem } from "../../http/problems.ts";
-import type { Db, DbClaims } from "../../platform/db/types.ts";
-import type { CreateLocation, UpdateLocation } from "./schemas.ts";
+import { Problem } from "../../../http/problems.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
+import type { Db, DbClaims } from "../../../platform/db/types.ts";
+import type { CreateLocation, UpdateLocation } from "../schemas.ts";
 
 // Row level security on public.locations decides who reads (viewer and up) and who writes
 // (manager and up); these functions only run the statement as the caller.

@@ -1,6 +1,6 @@
 // @ts-types="@types/pg"
 import pg from "pg";
-import { EVENTS_CHANNEL, type EventSignal } from "./events.ts";
+import { EVENTS_CHANNEL, type EventSignal } from "./outbox-signal.ts";
 
 /**
  * PostgreSQL: LISTEN on a dedicated connection (a pooled or pooler connection cannot listen).

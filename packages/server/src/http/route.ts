@@ -1,0 +1,54 @@
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import type { Access, AppRole } from "./auth.ts";
+import { requireAccess } from "./middleware/authenticate.ts";
+import { bearerAuth, commonErrors } from "./openapi.ts";
+
+const WHO: Record<AppRole, string> = {
+  owner: "owner only",
+  admin: "admin and up",
+  manager: "manager and up",
+  staff: "staff and up",
+  viewer: "viewer and up",
+};
+
+/** The sentence a route's summary ends with, from its access: `staff and up`. */
+export function accessSentence(access: Access): string {
+  return WHO[access.role];
+}
+
+type SecuredConfig = Omit<RouteConfig, "tags" | "security"> & { summary: string };
+type OpenConfig = Omit<RouteConfig, "tags">;
+
+/**
+ * The route definers of one OpenAPI tag (a domain). `secured(access, config)` states who may call
+ * a route once, and adds the rest every staff route repeats: the bearer security requirement, the
+ * access guard ahead of any middleware of its own, the common error answers, and the role in its
+ * summary. `open(config)` is a route anyone may call (it may still read the caller).
+ *
+ *     const { secured } = routesFor("inventory");
+ *     const adjustStockRoute = secured({ role: "staff" }, { operationId: "adjustStock", ... });
+ *     stockRoutes.openapi(adjustStockRoute, async (c) => ...);
+ */
+export function routesFor(tag: string) {
+  return {
+    secured<const R extends SecuredConfig>(access: Access, config: R) {
+      return createRoute({
+        ...config,
+        tags: [tag],
+        summary: `${config.summary} (${accessSentence(access)})`,
+        security: bearerAuth,
+        middleware: [requireAccess(access), ...middlewareOf(config)],
+        responses: { ...config.responses, ...commonErrors },
+      });
+    },
+    open<const R extends OpenConfig>(config: R) {
+      return createRoute({ ...config, tags: [tag] });
+    },
+  };
+}
+
+function middlewareOf(config: RouteConfig) {
+  const { middleware } = config;
+  if (!middleware) return [];
+  return Array.isArray(middleware) ? middleware : [middleware];
+}

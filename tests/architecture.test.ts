@@ -1,0 +1,61 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { importCycles, importGraph, layerViolations } from "./helpers/imports.ts";
+
+// Dependencies run one way: composition root (app.ts, main.ts, jobs/) → domains/* → http/ → platform/.
+// What must know every domain (event types, inbound handlers) is a list each domain exports and the
+// root gathers; a domain never imports another domain's files.
+
+const SERVER = join(import.meta.dirname, "../packages/server/src");
+const LOCAL = join(import.meta.dirname, "../packages/local/src");
+
+describe("the server's import graph", () => {
+  const graph = importGraph(SERVER);
+
+  it("has no import cycle (type-only imports included)", () => {
+    expect(graph.size).toBeGreaterThan(50);
+    expect(importCycles(graph)).toEqual([]);
+  });
+
+  it("runs one way: no domain imports another, http/ no domain, platform/ neither", () => {
+    expect(layerViolations(graph)).toEqual([]);
+  });
+
+  it("the local stack has no import cycle either", () => {
+    expect(importCycles(importGraph(LOCAL))).toEqual([]);
+  });
+});
+
+describe("the guards themselves", () => {
+  const graph = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
+
+  it("find a cycle through type-only and value imports, and a file importing itself", () => {
+    const cycles = importCycles(
+      graph({
+        "domains/a/events.ts": ["platform/event-type.ts", "domains/b/x.ts"],
+        "domains/b/x.ts": ["domains/a/events.ts"],
+        "platform/event-type.ts": [],
+        "http/self.ts": ["http/self.ts"],
+      }),
+    );
+    expect(cycles).toEqual([["domains/a/events.ts", "domains/b/x.ts"], ["http/self.ts"]]);
+  });
+
+  it("refuse a domain importing another, http/ importing a domain and platform/ importing http/", () => {
+    expect(
+      layerViolations(
+        graph({
+          "app.ts": ["domains/a/routes.ts", "http/route.ts"],
+          "domains/a/routes.ts": ["domains/a/service.ts", "http/route.ts", "platform/db/types.ts"],
+          "domains/a/inbound.ts": ["domains/b/service.ts"],
+          "http/env.ts": ["domains/a/sender.ts"],
+          "platform/db/call.ts": ["http/problems.ts"],
+        }),
+      ),
+    ).toEqual([
+      "domains/a/inbound.ts imports domains/b/service.ts",
+      "http/env.ts imports domains/a/sender.ts",
+      "platform/db/call.ts imports http/problems.ts",
+    ]);
+  });
+});
