@@ -102,7 +102,12 @@ export async function runClients(options: {
       ops.push(op);
       const path = reserve ? "/inventory/reservations" : "/inventory/adjust";
       const body = reserve
-        ? { items: options.skus.map((sku) => ({ sku, quantity: op.quantity })), ttl_seconds: 3600 }
+        ? {
+            items: options.skus.map((sku) => ({ sku, quantity: op.quantity })),
+            ttl_seconds: 3600,
+            // The idempotency store, not the reservation, keeps the key: the reference finds the hold.
+            reference: { type: "external", id: key },
+          }
         : {
             sku: options.skus[i % 2],
             location_code: "main",
@@ -198,9 +203,9 @@ export async function checkInvariants(
   );
   const movementsByKey = new Map(movements.rows.map((row) => [row.key, row]));
   const reservations = await db.query<{ key: string; id: string; items: number; quantity: number }>(
-    `select r.idempotency_key as key, r.id::text, count(i.*)::int as items, coalesce(sum(i.quantity), 0)::int as quantity
+    `select r.reference_id as key, r.id::text, count(i.*)::int as items, coalesce(sum(i.quantity), 0)::int as quantity
      from public.reservations r left join public.reservation_items i on i.reservation_id = r.id
-     where r.idempotency_key like 'fault-%' group by 1, 2`,
+     where r.reference_type = 'external' and r.reference_id like 'fault-%' group by 1, 2`,
   );
   const reservationsByKey = new Map<string, { id: string; items: number; quantity: number }[]>();
   for (const row of reservations.rows) reservationsByKey.set(row.key, [...(reservationsByKey.get(row.key) ?? []), row]);
