@@ -3,6 +3,7 @@ import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
 import type { ImageProvider } from "../platform/images/types.ts";
 import type { SharedState } from "../platform/kv/index.ts";
+import type { ErrorReporter } from "../platform/errors/index.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { Metrics } from "../platform/metrics.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";
@@ -15,6 +16,8 @@ export interface Services {
   db: Db;
   tokens: TokenVerifier;
   logger: Logger;
+  /** Unexpected errors (the 500s): Sentry when SENTRY_DSN is set, else nowhere but the log. */
+  reporter: ErrorReporter;
   /** Resolves host names for the webhook URL policy (SSRF checks). */
   dns: HostResolver;
   /** Outbound webhooks: the built-in dispatcher, or Svix Cloud when SVIX_API_KEY is set. */
