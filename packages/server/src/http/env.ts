@@ -1,9 +1,9 @@
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
+import type { ErrorReporter } from "../platform/errors/index.ts";
 import type { ImageProvider } from "../platform/images/types.ts";
 import type { SharedState } from "../platform/kv/index.ts";
-import type { ErrorReporter } from "../platform/errors/index.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { Metrics } from "../platform/metrics.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";

@@ -17,7 +17,7 @@ const PATTERNS: [RegExp, string][] = [
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*):[^\s@/"']+@/gi, `$1:${MASK}@`],
   // key=value and "key": "value" where the key names a secret (connection strings, query strings, JSON).
   [
-    /\b(password|passwd|pwd|secret|api[_-]?secret|token|api[_-]?key|signature)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi,
+    /\b(\w*?(?:password|passwd|pwd|secret|token|api[_-]?key|signature))(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi,
     `$1$2${MASK}`,
   ],
 ];

@@ -1,6 +1,6 @@
 import type { Config } from "../config.ts";
 import type { Redactor } from "../redact.ts";
-import { NO_REPORTER, type ErrorReporter } from "./reporter.ts";
+import { type ErrorReporter, NO_REPORTER } from "./reporter.ts";
 import { createSentryReporter } from "./sentry.ts";
 
 export type { ErrorContext, ErrorReporter } from "./reporter.ts";
