@@ -7,6 +7,7 @@ import type { SharedState } from "../platform/kv/index.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { Metrics } from "../platform/metrics.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";
+import type { ApiKeyVerifier } from "./api-keys.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { ConstraintRules } from "./constraints.ts";
 
@@ -15,6 +16,8 @@ export interface Services {
   config: Config;
   db: Db;
   tokens: TokenVerifier;
+  /** Looks up `X-Api-Key` keys (by hash) and the signing secret their requests are checked with. */
+  apiKeys: ApiKeyVerifier;
   logger: Logger;
   /** Unexpected errors (the 500s): Sentry when SENTRY_DSN is set, else nowhere but the log. */
   reporter: ErrorReporter;
