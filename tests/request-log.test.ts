@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { mintToken } from "../packages/local/src/tokens.ts";
 import { createRedactor } from "../packages/server/src/platform/redact.ts";
+import { issueKey } from "./helpers/api-keys.ts";
 import { createTestApp, DEMO_USERS, TEST_SECRET } from "./helpers/app.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 import { captureLogs, faultyDb } from "./helpers/logs.ts";
@@ -77,6 +78,20 @@ describe(`request logs on ${engine}`, () => {
     expect(text).not.toContain(forged);
   });
 
+  it("names an API key caller by its key id, never its secret", async () => {
+    const { request, logs } = logged();
+    const key = await issueKey(ctx.db, { scopes: ["catalog:read"] });
+    expect((await request("GET", "/v1/products", { headers: { "x-api-key": key.secret } })).status).toBe(200);
+    const wrong = `${key.secret.slice(0, -4)}AAAA`;
+    expect((await request("GET", "/v1/products", { headers: { "x-api-key": wrong } })).status).toBe(401);
+    expect(logs.requests().map((line) => [line.caller_kind, line.caller_id, line.status])).toEqual([
+      ["api_key", key.id, 200],
+      ["anonymous", undefined, 401],
+    ]);
+    const text = logs.raw.join("\n");
+    for (const secret of [key.secret, wrong, key.signing_secret]) expect(text).not.toContain(secret);
+  });
+
   it("logs at the configured level: warn keeps 4xx and 5xx, error keeps only 5xx", async () => {
     for (const [level, statuses] of [
       ["debug", [200, 404, 500]],
@@ -137,6 +152,8 @@ describe("the redactor", () => {
     ["a URL's password", "postgres://app:p4ss@host:5432/db", "postgres://app:[redacted]@host:5432/db"],
     ["key=value credentials", "host=db password=s3cr3t user=app", "host=db password=[redacted] user=app"],
     ["JSON credentials", '{"api_key": "k-123", "name": "x"}', '{"api_key": "[redacted]", "name": "x"}'],
+    ["an API key", "key sk_live_AbCdEfGh0123456789_-AbCdEfGh0123456789abcde!", "key [redacted]!"],
+    ["a key's signing secret", "sks_AbCdEfGh0123456789_-AbCdEfGh0123456789abcde", "[redacted]"],
     ["a suffixed credential name", "refresh_token=r-1&x=1", "refresh_token=[redacted]&x=1"],
   ])("masks %s", (_, input, output) => {
     expect(redact(input)).toBe(output);

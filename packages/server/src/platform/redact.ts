@@ -9,8 +9,9 @@ const MASK = "[redacted]";
 const PATTERNS: [RegExp, string][] = [
   // JWTs (and any JOSE compact serialization): base64url JSON header, payload, signature.
   [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g, MASK],
-  // Standard Webhooks secrets.
+  // Standard Webhooks secrets; API keys (sk_live_/sk_test_) and their signing secrets (sks_).
   [/whsec_[A-Za-z0-9+/=]+/g, MASK],
+  [/\bsks?_[A-Za-z0-9_-]{20,}/g, MASK],
   // An Authorization value.
   [/\b(Bearer|Basic)\s+[^\s"',;]+/gi, `$1 ${MASK}`],
   // The password of a URL: postgres://user:password@host, cloudinary://key:secret@cloud.

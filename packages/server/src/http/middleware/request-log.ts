@@ -31,5 +31,6 @@ export function callerFields(c: Context<AppEnv>): { caller_kind: string; caller_
   const caller: Caller | undefined = c.var.caller;
   if (!caller) return { caller_kind: "anonymous" };
   if (caller.kind === "user") return { caller_kind: caller.kind, caller_id: caller.userId };
+  if (caller.kind === "api_key") return { caller_kind: caller.kind, caller_id: caller.keyId };
   return { caller_kind: caller.kind };
 }
