@@ -21,9 +21,9 @@ type OpenConfig = Omit<RouteConfig, "tags">;
 
 /**
  * The route definers of one OpenAPI tag (a domain). `secured(access, config)` states who may call
- * a route once, and adds the rest every staff route repeats: the bearer security requirement, the
- * access guard ahead of any middleware of its own, the common error answers, and the role in its
- * summary. `open(config)` is a route anyone may call (it may still read the caller).
+ * a route once, and adds the rest every staff route repeats: the security requirements (a bearer
+ * token, or an API key holding the route's scope), the access guard ahead of any middleware of its
+ * own, the common error answers, and the role in its summary. `open(config)` is a route anyone may call (it may still read the caller).
  *
  *     const { secured } = routesFor("inventory");
  *     const adjustStockRoute = secured({ role: "staff" }, { operationId: "adjustStock", ... });
@@ -36,7 +36,7 @@ export function routesFor(tag: string) {
         ...config,
         tags: [tag],
         summary: `${config.summary} (${accessSentence(access)})`,
-        security: bearerAuth,
+        security: securityOf(access),
         middleware: [requireAccess(access), ...middlewareOf(config)],
         responses: { ...config.responses, ...commonErrors },
       });
@@ -45,6 +45,11 @@ export function routesFor(tag: string) {
       return createRoute({ ...config, tags: [tag] });
     },
   };
+}
+
+/** A bearer token, or (for a route with a scope) an API key holding that scope. */
+function securityOf(access: Access) {
+  return access.scope ? [...bearerAuth, { apiKey: [access.scope] }] : bearerAuth;
 }
 
 function middlewareOf(config: RouteConfig) {
