@@ -71,24 +71,27 @@ const { open, secured } = routesFor("images");
 
 export const imageRoutes = createRouter();
 
-const listProductImagesRoute = open({
-  operationId: "listProductImages",
-  method: "get",
-  path: "/products/{id}/images",
-  summary: "A product's images in gallery order, with delivery URLs (anyone: published products; viewer and up: all)",
-  request: { params: IdParamSchema },
-  responses: {
-    200: jsonResponse("The images", ImageListSchema),
-    404: errorResponse("No such product"),
-    ...commonErrors,
+const listProductImagesRoute = open(
+  {
+    operationId: "listProductImages",
+    method: "get",
+    path: "/products/{id}/images",
+    summary: "A product's images in gallery order, with delivery URLs (anyone: published products; viewer and up: all)",
+    request: { params: IdParamSchema },
+    responses: {
+      200: jsonResponse("The images", ImageListSchema),
+      404: errorResponse("No such product"),
+      ...commonErrors,
+    },
   },
-});
+  "catalog:read",
+);
 imageRoutes.openapi(listProductImagesRoute, async (c) =>
   c.json({ data: await listImages(c.var.services, c.var.caller.claims, c.req.valid("param").id) }, 200),
 );
 
 const uploadProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "uploadProductImage",
     method: "post",
@@ -115,7 +118,7 @@ imageRoutes.openapi(uploadProductImageRoute, async (c) => {
 });
 
 const signImageUploadRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "signImageUpload",
     method: "post",
@@ -135,7 +138,7 @@ imageRoutes.openapi(signImageUploadRoute, async (c) => {
 });
 
 const confirmProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "confirmProductImage",
     method: "post",
@@ -163,7 +166,7 @@ imageRoutes.openapi(confirmProductImageRoute, async (c) => {
 });
 
 const updateProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "updateProductImage",
     method: "patch",
@@ -183,7 +186,7 @@ imageRoutes.openapi(updateProductImageRoute, async (c) => {
 });
 
 const reorderProductImagesRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "reorderProductImages",
     method: "post",
@@ -204,7 +207,7 @@ imageRoutes.openapi(reorderProductImagesRoute, async (c) => {
 });
 
 const replaceProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "replaceProductImage",
     method: "post",
@@ -231,7 +234,7 @@ imageRoutes.openapi(replaceProductImageRoute, async (c) => {
 });
 
 const listProductImageVersionsRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "catalog:read" },
   {
     operationId: "listProductImageVersions",
     method: "get",
@@ -250,7 +253,7 @@ imageRoutes.openapi(listProductImageVersionsRoute, async (c) => {
 });
 
 const restoreProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "restoreProductImage",
     method: "post",
@@ -270,7 +273,7 @@ imageRoutes.openapi(restoreProductImageRoute, async (c) => {
 });
 
 const deleteProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "deleteProductImage",
     method: "delete",

@@ -11,7 +11,7 @@ const { secured } = routesFor("webhooks");
 export const deliveryRoutes = createRouter();
 
 const listWebhookDeliveriesRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "listWebhookDeliveries",
     method: "get",
@@ -37,7 +37,7 @@ deliveryRoutes.openapi(listWebhookDeliveriesRoute, async (c) => {
 });
 
 const getWebhookDeliveryRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "getWebhookDelivery",
     method: "get",
@@ -52,7 +52,7 @@ deliveryRoutes.openapi(getWebhookDeliveryRoute, async (c) =>
 );
 
 const retryWebhookDeliveryRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "retryWebhookDelivery",
     method: "post",
