@@ -10,6 +10,7 @@ import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
 import { createCloudinaryProvider } from "./platform/images/cloudinary.ts";
 import { createSharedState } from "./platform/kv/index.ts";
+import { observeStore } from "./platform/kv/observer.ts";
 import { createLogger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 
@@ -24,7 +25,8 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
   registerDatabaseMetrics(metrics, db);
   const logger = createLogger(config.logLevel);
   const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
-  const shared = createSharedState(config);
+  const whileDown = `rate limits let reads through and ${config.rateLimits.writesWhenStoreDown === "allow" ? "let writes through" : "refuse writes (503)"}`;
+  const shared = createSharedState(config, observeStore(metrics, logger, whileDown));
   if (shared.backend === "memory") {
     logger.info(
       "rate limits and nonces are kept in process (no UPSTASH_REDIS_REST_URL): right for one local process only",
