@@ -1,6 +1,7 @@
 import { createApp } from "./app.ts";
 import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
+import { createApiKeyVerifier } from "./http/api-keys.ts";
 import { createTokenVerifier } from "./http/auth.ts";
 import type { Services } from "./http/env.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
@@ -36,6 +37,7 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     config,
     db,
     tokens: createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
+    apiKeys: createApiKeyVerifier(db),
     logger,
     metrics,
     dns,

@@ -6,6 +6,7 @@ import type { SharedState } from "../platform/kv/index.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { Metrics } from "../platform/metrics.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";
+import type { ApiKeyVerifier } from "./api-keys.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { ConstraintRules } from "./constraints.ts";
 
@@ -14,6 +15,8 @@ export interface Services {
   config: Config;
   db: Db;
   tokens: TokenVerifier;
+  /** Looks up `X-Api-Key` keys (by hash) and the signing secret their requests are checked with. */
+  apiKeys: ApiKeyVerifier;
   logger: Logger;
   /** Resolves host names for the webhook URL policy (SSRF checks). */
   dns: HostResolver;
