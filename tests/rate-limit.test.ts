@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { UpstashBridge } from "../packages/local/src/upstash-bridge/bridge.ts";
+import { issueKey } from "./helpers/api-keys.ts";
 import { createTestApp, type TestResponse, tally } from "./helpers/app.ts";
 import { createTestDatabase, onPostgres, type TestDatabase } from "./helpers/db.ts";
 import { hasRedisServer, redisForTests, startPrivateRedis, startTestBridge } from "./helpers/redis.ts";
@@ -107,7 +108,7 @@ for (const backend of backends) {
       expect(remaining).toEqual(Array.from({ length: 50 }, (_, i) => i));
     });
 
-    it("keeps separate counters per user, per client address, and per route group", async () => {
+    it("keeps separate counters per API key, per user, per client address, and per route group", async () => {
       await awayFromWindowEdge(HOUR);
       const { request } = await appWith(limits(2, 2, 2));
       const twice = async (send: () => Promise<TestResponse>) => [await send(), await send(), await send()];
@@ -117,6 +118,18 @@ for (const backend of backends) {
         200, 200, 429,
       ]);
       expect((await request("GET", "/v1/me", { as: "staff" })).status).toBe(200);
+
+      // An API key counts on its own: not with its creator (the owner), not with another key.
+      const [first, second] = [
+        await issueKey(database.db, { scopes: ["catalog:read"] }),
+        await issueKey(database.db, { scopes: ["catalog:read"] }),
+      ];
+      const withKey = (secret: string) => () => request("GET", "/v1/me", { headers: { "x-api-key": secret } });
+      const keyed = await twice(withKey(first.secret));
+      expect(keyed.map((r) => r.status === 429)).toEqual([false, false, true]);
+      expect(keyed[2]?.headers.get("ratelimit")).toMatch(/^"read";r=0;t=\d+$/);
+      expect((await withKey(second.secret)()).status).not.toBe(429);
+      expect((await request("GET", "/v1/me", { as: "owner" })).status).toBe(200);
 
       // Anonymous callers count per client address (the gateway's last X-Forwarded-For hop).
       const anon = (address: string) =>
@@ -136,6 +149,16 @@ for (const backend of backends) {
       expect(checkouts.map((r) => r.status)).toEqual([422, 422, 429]);
       expect(checkouts[2]?.json["violated-policies"]).toEqual(["checkout"]);
       expect((await request("GET", "/v1/me", { as: "staff" })).status).toBe(200);
+    });
+
+    it("trusts as many X-Forwarded-For hops from the right as TRUSTED_PROXY_HOPS says", async () => {
+      const { request } = await appWith({ ...limits(1), TRUSTED_PROXY_HOPS: "2" });
+      const anon = (forwardedFor: string) =>
+        request("GET", "/v1/webhooks/event-types", { headers: { "x-forwarded-for": forwardedFor } });
+      expect((await anon("198.51.100.1, 203.0.113.9, 10.0.0.2")).status).toBe(200);
+      // The same client behind the same two proxies, whatever it writes ahead of them.
+      expect((await anon("192.0.2.1, 203.0.113.9, 10.0.0.3")).status).toBe(429);
+      expect((await anon("203.0.113.10, 10.0.0.2")).status).toBe(200);
     });
 
     it("leaves health and readiness probes and the service role unlimited", async () => {

@@ -151,6 +151,9 @@ export const configSchema = z
     // After Redis fails, requests skip it for this long (then one request tries again), so an
     // unreachable Redis costs at most one REDIS_TIMEOUT_MS wait per cooldown, not one per request.
     REDIS_COOLDOWN_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+    // Proxies in front of the API that append to X-Forwarded-For (Supabase's gateway: 1). The
+    // client address is the hop the outermost of them appended; hops left of it are client-made.
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
     // Rate limits per caller (API key, user, or IP address for anonymous calls) and route group.
     RATE_LIMITS_ENABLED: flag.default(true),
     RATE_LIMIT_READ: rateLimit.default({ limit: 600, windowSeconds: 60 }),
@@ -215,6 +218,7 @@ export const configSchema = z
       writesWhenStoreDown: env.RATE_LIMIT_WRITES_WHEN_REDIS_DOWN,
     },
     usageRetentionDays: env.USAGE_RETENTION_DAYS,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   }))
   .refine((config) => config.jwtSecret || config.jwksUrl, {
     message: "set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL (or SUPABASE_URL) so tokens can be verified",

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { Config } from "../../platform/config.ts";
 import { type RateDecision, type RateRule, StoreUnavailableError } from "../../platform/kv/index.ts";
 import type { Metrics } from "../../platform/metrics.ts";
+import { clientAddress } from "../client-address.ts";
 import type { AppEnv } from "../env.ts";
 import { problemResponse } from "../problems.ts";
 import { routeTemplate } from "../route-template.ts";
@@ -33,19 +34,13 @@ export function rateIdentityOf(c: Context<AppEnv>): string | null {
   switch (caller.kind) {
     case "service":
       return null;
+    case "api_key":
+      return `key:${caller.keyId}`;
     case "user":
       return `user:${caller.userId}`;
     case "anonymous":
-      return `ip:${clientAddressOf(c) ?? "unknown"}`;
+      return `ip:${clientAddress(c) ?? "unknown"}`;
   }
-}
-
-// The address the gateway saw: the last X-Forwarded-For hop (earlier hops are whatever the
-// client sent, so a client could rotate them to dodge its limit).
-function clientAddressOf(c: Context): string | null {
-  const hops = c.req.header("x-forwarded-for")?.split(",");
-  const last = hops?.[hops.length - 1]?.trim();
-  return last ? last.slice(0, 64) : null;
 }
 
 /**
