@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpstashBridge } from "../packages/local/src/upstash-bridge/bridge.ts";
 import { issueKey } from "./helpers/api-keys.ts";
 import { createTestApp, type TestResponse, tally } from "./helpers/app.ts";
@@ -194,11 +194,12 @@ describe.skipIf(!withRedis || !hasRedisServer)("rate limits when Redis stops (a 
     const redis = await startPrivateRedis();
     const { bridge, env } = await startTestBridge(redis.url, "down");
     const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-      lines.push(String(line));
-    });
     try {
-      const allow = createTestApp(database.db, { ...env, ...limits(100), LOG_LEVEL: "warn" });
+      const allow = createTestApp(
+        database.db,
+        { ...env, ...limits(100), LOG_LEVEL: "warn" },
+        { writeLog: (line) => lines.push(line) },
+      );
       const refuse = createTestApp(database.db, {
         ...env,
         ...limits(100),
@@ -250,7 +251,6 @@ describe.skipIf(!withRedis || !hasRedisServer)("rate limits when Redis stops (a 
       expect(body).toMatch(/storekeep_redis_failures_total\{operation="ratelimit",reason="error"\} [1-9]/);
       expect(body).toMatch(/storekeep_redis_available 0/);
     } finally {
-      log.mockRestore();
       await bridge.close();
       await redis.stop();
     }
