@@ -79,7 +79,10 @@ export default async function catalog(args: string[]): Promise<void> {
 
     // (a) the import path: POST /products/import (parse, validate, stage) then the job's chunks,
     // as a staff user with RLS, triggers, audit and outbox, until GET /jobs/{id} says completed.
-    const services = createServices(loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent" }), { db });
+    const services = createServices(
+      loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", RATE_LIMITS_ENABLED: "false" }),
+      { db },
+    );
     const app = createApp(services);
     const staff = `Bearer ${await mintStaffToken(LOCAL_JWT_SECRET, "staff")}`;
     const importStarted = performance.now();
