@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
+import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
@@ -66,6 +67,7 @@ export const inboundHandlers: readonly AnyInboundHandler[] = [pmsProductHandler,
 export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
+  ...apiKeyConstraints,
   ...catalogConstraints,
   ...imageConstraints,
   ...webhookConstraints,
