@@ -230,7 +230,10 @@ export default async function catalog(args: string[]): Promise<void> {
   try {
     await migrate(db);
     console.log(`scratch database migrated; ${count.toLocaleString("en-US")} products, ${workers} import worker(s)`);
-    const services = createServices(loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent" }), { db });
+    const services = createServices(
+      loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", RATE_LIMITS_ENABLED: "false" }),
+      { db },
+    );
     const app = createApp(services);
     const run = await importAndCopy(scratch.url, db, pool, app, count, workers);
     const rows: Row[] = [

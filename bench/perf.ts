@@ -138,7 +138,10 @@ export default async function perf(args: string[]): Promise<void> {
   };
   try {
     await migrate(db, { seed: true });
-    const services = createServices(loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent" }), { db });
+    const services = createServices(
+      loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", RATE_LIMITS_ENABLED: "false" }),
+      { db },
+    );
     const app = createApp(services);
     console.log(`scratch database migrated; pools of ${CONNECTIONS}; ${ROUNDS} interleaved rounds per row`);
 

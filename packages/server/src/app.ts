@@ -38,6 +38,7 @@ import { authenticate } from "./http/middleware/authenticate.ts";
 import { bodyLimits } from "./http/middleware/body-limits.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
+import { rateLimit } from "./http/middleware/rate-limit.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
 import type { EventType } from "./platform/event-type.ts";
@@ -116,7 +117,15 @@ export function createApp(services: Services, options: AppOptions = {}) {
       origin: services.config.corsOrigins,
       allowHeaders: ALLOWED_HEADERS,
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After", "Idempotent-Replayed"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "ETag",
+        "Location",
+        "Retry-After",
+        "Idempotent-Replayed",
+        "RateLimit",
+        "RateLimit-Policy",
+      ],
       maxAge: 600,
     }),
   );
@@ -140,6 +149,8 @@ export function createApp(services: Services, options: AppOptions = {}) {
     }),
   );
   app.use("*", authenticate);
+  // After authentication: the caller (key, user, or address when anonymous) owns the counter.
+  if (services.config.rateLimits.enabled) app.use("*", rateLimit(services.config.rateLimits, services.metrics));
   app.use(
     "*",
     rejectUnknownQuery(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: API_VERSION } })),
