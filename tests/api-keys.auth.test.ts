@@ -51,7 +51,8 @@ describe(`API key authentication on ${engine}`, () => {
   it("records the last use with its address at most once a minute", async () => {
     const { request } = createTestApp(ctx.db);
     const key = await issueKey(ctx.db, { scopes: ["catalog:read"] });
-    const headers = { "x-api-key": key.secret, "x-forwarded-for": "203.0.113.7, 10.0.0.1" };
+    // The hop the gateway appended (the last, TRUSTED_PROXY_HOPS=1), not one the client wrote ahead of it.
+    const headers = { "x-api-key": key.secret, "x-forwarded-for": "10.0.0.1, 203.0.113.7" };
     await request("GET", "/v1/products", { headers });
     const used = async () =>
       (
@@ -69,12 +70,5 @@ describe(`API key authentication on ${engine}`, () => {
     ]);
     await request("GET", "/v1/products", { headers: { ...headers, "x-forwarded-for": "198.51.100.1" } });
     expect((await used())?.last_used_address).toBe("198.51.100.1");
-  });
-
-  it("a route that declares no scope is closed to keys (403), whatever the key's role cap", async () => {
-    const { request } = createTestApp(ctx.db);
-    const key = await issueKey(ctx.db, { scopes: ["users:manage"], roleCap: "owner" });
-    const response = await request("GET", "/v1/users/roles", { headers: { "x-api-key": key.secret } });
-    expect(response.status).toBe(403);
   });
 });

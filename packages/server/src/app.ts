@@ -6,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
@@ -38,6 +39,7 @@ import { authenticate } from "./http/middleware/authenticate.ts";
 import { bodyLimits } from "./http/middleware/body-limits.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
+import { rateLimit } from "./http/middleware/rate-limit.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
 import type { EventType } from "./platform/event-type.ts";
@@ -118,7 +120,15 @@ export function createApp(services: Services, options: AppOptions = {}) {
       origin: services.config.corsOrigins,
       allowHeaders: ALLOWED_HEADERS,
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After", "Idempotent-Replayed"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "ETag",
+        "Location",
+        "Retry-After",
+        "Idempotent-Replayed",
+        "RateLimit",
+        "RateLimit-Policy",
+      ],
       maxAge: 600,
     }),
   );
@@ -142,6 +152,8 @@ export function createApp(services: Services, options: AppOptions = {}) {
     }),
   );
   app.use("*", authenticate);
+  // After authentication: the caller (key, user, or address when anonymous) owns the counter.
+  if (services.config.rateLimits.enabled) app.use("*", rateLimit(services.config.rateLimits, services.metrics));
   app.use(
     "*",
     rejectUnknownQuery(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: API_VERSION } })),
@@ -149,6 +161,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
 
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
+  app.route("/v1", apiKeyRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", imageRoutes);
   app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
@@ -162,6 +175,13 @@ export function createApp(services: Services, options: AppOptions = {}) {
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "A Supabase access token; staff roles come from its `app_role` claim.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Api-Key",
+    description:
+      "A server's API key (`sk_live_…`), holding the scope the route lists and acting with at most its role cap. Writes must be signed (X-Request-Timestamp, X-Request-Nonce, X-Request-Signature: see the README, Signed requests).",
   });
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

@@ -23,7 +23,7 @@ const { secured } = routesFor("webhooks");
 export const endpointRoutes = createRouter();
 
 const createWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "createWebhookEndpoint",
     method: "post",
@@ -53,7 +53,7 @@ endpointRoutes.openapi(createWebhookEndpointRoute, async (c) => {
 });
 
 const listWebhookEndpointsRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "listWebhookEndpoints",
     method: "get",
@@ -74,7 +74,7 @@ endpointRoutes.openapi(listWebhookEndpointsRoute, async (c) => {
 });
 
 const getWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "getWebhookEndpoint",
     method: "get",
@@ -89,7 +89,7 @@ endpointRoutes.openapi(getWebhookEndpointRoute, async (c) =>
 );
 
 const updateWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "updateWebhookEndpoint",
     method: "patch",
@@ -113,7 +113,7 @@ endpointRoutes.openapi(updateWebhookEndpointRoute, async (c) =>
 );
 
 const deleteWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "deleteWebhookEndpoint",
     method: "delete",
@@ -129,7 +129,7 @@ endpointRoutes.openapi(deleteWebhookEndpointRoute, async (c) => {
 });
 
 const rotateWebhookSecretRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "rotateWebhookSecret",
     method: "post",
@@ -152,35 +152,46 @@ endpointRoutes.openapi(rotateWebhookSecretRoute, async (c) => {
 });
 
 const testWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "testWebhookEndpoint",
     method: "post",
     path: "/webhooks/endpoints/{id}/test",
     summary: "Send a `webhook.test` event to this endpoint",
-    request: { params: IdParamSchema },
+    request: { params: IdParamSchema, headers: IdempotencyKeyHeaderSchema },
     responses: { 202: jsonResponse("Queued", TestQueuedSchema), 404: notFound },
   }),
 );
-endpointRoutes.openapi(testWebhookEndpointRoute, async (c) =>
-  c.json(await service.sendTestEvent(c.var.services.db, c.var.caller.claims, c.req.valid("param").id), 202),
-);
+endpointRoutes.openapi(testWebhookEndpointRoute, async (c) => {
+  const { result, replayed } = await service.sendTestEvent(
+    c.var.services.db,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    c.req.valid("header")["idempotency-key"],
+  );
+  markReplayed(c, replayed);
+  return c.json(result, 202);
+});
 
 const replayWebhookEventsRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "replayWebhookEvents",
     method: "post",
     path: "/webhooks/endpoints/{id}/replay",
     summary: "Send again every matching event since a time (until another)",
-    request: { params: IdParamSchema, query: ReplayQuerySchema },
+    request: { params: IdParamSchema, query: ReplayQuerySchema, headers: IdempotencyKeyHeaderSchema },
     responses: { 202: jsonResponse("How many deliveries were queued", QueuedSchema), 404: notFound },
   }),
 );
 endpointRoutes.openapi(replayWebhookEventsRoute, async (c) => {
-  const { since, until } = c.req.valid("query");
-  return c.json(
-    await service.replayEvents(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, since, until),
-    202,
+  const { result, replayed } = await service.replayEvents(
+    c.var.services.db,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    c.req.valid("query"),
+    c.req.valid("header")["idempotency-key"],
   );
+  markReplayed(c, replayed);
+  return c.json(result, 202);
 });
