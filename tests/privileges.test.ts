@@ -14,6 +14,7 @@ import { API_ROLES, apiGrants, type Grants } from "./helpers/privileges.ts";
 const ALLOWED: Record<string, Grants> = {
   "function private.adjust_stock(text, text, integer, text, text, text, text, text)": { authenticated: "execute", service_role: "execute" },
   "function private.app_role()": { anon: "execute", authenticated: "execute", service_role: "execute" },
+  "function private.cache_generation(text[], uuid, text)": { service_role: "execute" },
   "function private.catalog_add_variant(uuid, jsonb)": { authenticated: "execute", service_role: "execute" },
   "function private.catalog_bulk(jsonb, boolean)": { authenticated: "execute", service_role: "execute" },
   "function private.catalog_create_product(jsonb)": { authenticated: "execute", service_role: "execute" },

@@ -5,10 +5,13 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
+import { cacheRoutes } from "./domains/cache/routes.ts";
+import { catalogCacheRules } from "./domains/catalog/cache.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageCacheRules } from "./domains/images/cache.ts";
 import { imageConstraints } from "./domains/images/constraints.ts";
 import { imageEventTypes } from "./domains/images/events.ts";
 import { imageRoutes } from "./domains/images/routes.ts";
@@ -35,10 +38,12 @@ import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
 import { bodyLimits } from "./http/middleware/body-limits.ts";
+import { httpCaching } from "./http/middleware/http-cache.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
+import type { CacheRule } from "./platform/cache/rules.ts";
 import type { EventType } from "./platform/event-type.ts";
 import type { AnyInboundHandler } from "./platform/inbound-handler.ts";
 
@@ -58,6 +63,12 @@ export const eventTypes: readonly EventType[] = [
   ...orderEventTypes,
   ...webhookEventTypes,
 ];
+
+/**
+ * Cache invalidation: outbox topic -> the cached families its commit retires, one list per domain
+ * (`domains/<name>/cache.ts`). tests/cache.rules.test.ts fails when a catalog topic has no rule.
+ */
+export const cacheRules: readonly CacheRule[] = [...catalogCacheRules, ...imageCacheRules];
 
 /** Every inbound webhook source with a handler, each from the domain it changes (`domains/<name>/inbound.ts`). */
 export const inboundHandlers: readonly AnyInboundHandler[] = [pmsProductHandler, pmsInventoryHandler, pmsOrderHandler];
@@ -85,6 +96,7 @@ const ALLOWED_HEADERS = [
   "X-Request-Nonce",
   "Idempotency-Key",
   "If-Match",
+  "If-None-Match",
   "apikey",
   "x-client-info",
 ];
@@ -107,6 +119,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   });
   app.use("*", requestLog);
   app.use("*", bodyLimits());
+  app.use("*", httpCaching);
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
     "*",
@@ -114,7 +127,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
       origin: services.config.corsOrigins,
       allowHeaders: ALLOWED_HEADERS,
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After", "Idempotent-Replayed"],
+      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-Cache"],
       maxAge: 600,
     }),
   );
@@ -149,6 +162,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   app.route("/v1", imageRoutes);
   app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
   app.route("/v1", syncRoutes);
+  app.route("/v1", cacheRoutes);
   documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);

@@ -3,7 +3,7 @@ import { createMemoryState } from "./memory.ts";
 import type { SharedState } from "./types.ts";
 import { createUpstashState } from "./upstash.ts";
 
-export type { KeyValueStore, RateDecision, RateLimiter, RateRule, SharedState } from "./types.ts";
+export type { CacheStore, KeyValueStore, RateDecision, RateLimiter, RateRule, SharedState } from "./types.ts";
 export { StoreUnavailableError } from "./types.ts";
 
 /** Upstash when configured (production, or the local bridge in front of REDIS_URL), else in-process. */

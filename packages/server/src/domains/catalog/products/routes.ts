@@ -1,10 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
+import { cachedJson } from "../../../http/cache.ts";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { requireRole } from "../../../http/middleware/authenticate.ts";
 import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
 import { pageSchema } from "../../../http/pagination.ts";
 import { locateCreated } from "../../../http/public-path.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
+import { catalogReads } from "../cache.ts";
 import {
   ProductHandleParamSchema,
   ProductInputSchema,
@@ -14,15 +16,7 @@ import {
   PublishBodySchema,
   VersionBodySchema,
 } from "../schemas.ts";
-import { listProducts } from "./list.ts";
-import {
-  createProduct,
-  deleteProduct,
-  getProduct,
-  getProductByHandle,
-  setProductStatus,
-  updateProduct,
-} from "./service.ts";
+import { createProduct, deleteProduct, setProductStatus, updateProduct } from "./service.ts";
 
 const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
 const productResponse = (description: string) => ({ description, ...json(ProductSchema) });
@@ -131,9 +125,7 @@ const unpublishRoute = statusRoute("unpublish", "Back to draft, ending any sched
 const archiveRoute = statusRoute("archive", "Archive (manager and up)");
 
 export const productRoutes = createRouter()
-  .openapi(listProductsRoute, async (c) =>
-    c.json(await listProducts(c.var.services.db, c.var.caller.claims, c.req.valid("query")), 200),
-  )
+  .openapi(listProductsRoute, (c) => cachedJson(c, catalogReads.products, c.req.valid("query")))
   .openapi(createProductRoute, async (c) => {
     const { result: product, replayed } = await createProduct(
       c.var.services.db,
@@ -146,14 +138,10 @@ export const productRoutes = createRouter()
     c.header("ETag", etag(product.version));
     return c.json(product, 201);
   })
-  .openapi(getProductByHandleRoute, async (c) =>
-    c.json(await getProductByHandle(c.var.services.db, c.var.caller.claims, c.req.valid("param").handle), 200),
+  .openapi(getProductByHandleRoute, (c) =>
+    cachedJson(c, catalogReads.productByHandle, { handle: c.req.valid("param").handle }),
   )
-  .openapi(getProductRoute, async (c) => {
-    const product = await getProduct(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
-    c.header("ETag", etag(product.version));
-    return c.json(product, 200);
-  })
+  .openapi(getProductRoute, (c) => cachedJson(c, catalogReads.product, { id: c.req.valid("param").id }))
   .openapi(updateProductRoute, async (c) => {
     const { version, ...patch } = c.req.valid("json");
     const expected = expectedVersion(c.req.valid("header")["if-match"], version);
