@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { importCycles, importGraph, layerViolations } from "./helpers/imports.ts";
 
@@ -23,6 +24,24 @@ describe("the server's import graph", () => {
 
   it("the local stack has no import cycle either", () => {
     expect(importCycles(importGraph(LOCAL))).toEqual([]);
+  });
+});
+
+describe("route definitions", () => {
+  it("every domain route is defined through routesFor(tag).secured/open, stating its role once", () => {
+    const files = readdirSync(join(SERVER, "domains"), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => join(SERVER, "domains", file));
+    const offenders = files.flatMap((file) => {
+      const source = readFileSync(file, "utf8");
+      const name = relative(SERVER, file);
+      return [
+        /\bcreateRoute\b/.test(source) ? `${name} calls createRoute` : [],
+        /\brequireRole\b|\brequireAccess\b/.test(source) ? `${name} guards a route itself` : [],
+      ].flat();
+    });
+    expect(files.length).toBeGreaterThan(30);
+    expect(offenders).toEqual([]);
   });
 });
 

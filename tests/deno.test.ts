@@ -2,9 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { parseEnvelope } from "@sentry/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintStaffToken } from "../packages/local/src/tokens.ts";
 import { LOCAL_JWT_SECRET } from "../packages/server/src/platform/config.ts";
 import { onPostgres, useTestDatabase } from "./helpers/db.ts";
+import { startIngest, waitFor } from "./helpers/sentry.ts";
 
 // Boots the edge functions' real entrypoints under the real Deno binary against this file's own
 // Postgres database. DENO_NO_PACKAGE_JSON makes Deno resolve through deno.json alone, as Supabase
@@ -81,10 +84,17 @@ describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
   const servers: DenoServer[] = [];
   let api: DenoServer;
   let jobs: DenoServer;
+  let ingest: Awaited<ReturnType<typeof startIngest>>;
 
   beforeAll(async () => {
     if (!ctx.url) throw new Error("useTestDatabase() gave no URL on Postgres");
-    const env = { DATABASE_URL: ctx.url, SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET, METRICS_TOKEN };
+    ingest = await startIngest();
+    const env = {
+      DATABASE_URL: ctx.url,
+      SUPABASE_JWT_SECRET: LOCAL_JWT_SECRET,
+      METRICS_TOKEN,
+      SENTRY_DSN: ingest.dsn,
+    };
     // One after the other: the first boot fills Deno's npm cache, the second reuses it.
     api = await bootDeno("functions/api/index.ts", "/api/v1/health", env);
     servers.push(api);
@@ -95,6 +105,7 @@ describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
 
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()));
+    await ingest?.close();
   });
 
   it("api: /api/v1/ready answers 200 with the database up", async () => {
@@ -153,5 +164,29 @@ describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
     expect(response.status, jobs.output()).toBe(401);
     expect(response.headers.get("content-type")).toContain("application/problem+json");
     expect(await response.json()).toMatchObject({ status: 401, type: expect.stringMatching(/unauthenticated$/) });
+  });
+
+  it("api: an unexpected error under Deno reaches Sentry (fetch transport) with its request id, no token", async () => {
+    const token = await mintStaffToken(LOCAL_JWT_SECRET, "viewer");
+    // A table gone missing under the running function: an error no handler expects (42P01).
+    await ctx.db.exec("alter table public.brands rename to brands_moved_away");
+    try {
+      const response = await fetch(`${api.url}/api/v1/brands`, {
+        headers: { authorization: `Bearer ${token}`, "x-request-id": "deno-sentry-check-1" },
+      });
+      expect(response.status, api.output()).toBe(500);
+    } finally {
+      await ctx.db.exec("alter table public.brands_moved_away rename to brands");
+    }
+    await waitFor(() => ingest.received.length > 0, 10_000);
+    const body = ingest.received[0]?.body ?? "";
+    const [, items] = parseEnvelope(body);
+    expect(items[0]?.[1]).toMatchObject({
+      tags: { request_id: "deno-sentry-check-1", route: "/api/v1/brands", method: "GET" },
+      contexts: { runtime: { name: "deno" } },
+    });
+    expect(body).not.toContain(token);
+    expect(body).not.toContain(LOCAL_JWT_SECRET);
+    expect(api.output()).not.toContain(token);
   });
 });

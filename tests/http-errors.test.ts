@@ -141,7 +141,7 @@ describe("request id, CORS and secure headers", () => {
     services.logger.info = (msg, fields) => lines.push({ msg, ...fields });
     await app.request("/api/v1/health", { headers: { "x-request-id": "log-me-1" } });
     expect(lines).toEqual([
-      expect.objectContaining({ msg: "request", request_id: "log-me-1", status: 200, path: "/api/v1/health" }),
+      expect.objectContaining({ msg: "request", request_id: "log-me-1", status: 200, route: "/api/v1/health" }),
     ]);
   });
 });

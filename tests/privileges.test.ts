@@ -13,6 +13,12 @@ import { API_ROLES, apiGrants, type Grants } from "./helpers/privileges.ts";
 // biome-ignore format: one line per object, so parallel additions do not touch each other's lines
 const ALLOWED: Record<string, Grants> = {
   "function private.adjust_stock(text, text, integer, text, text, text, text, text)": { authenticated: "execute", service_role: "execute" },
+  "function private.api_key_authenticate(text, text)": { service_role: "execute" },
+  "function private.api_key_create(text, text, text[], public.app_role, timestamp with time zone)": { authenticated: "execute", service_role: "execute" },
+  "function private.api_key_get(uuid)": { authenticated: "execute", service_role: "execute" },
+  "function private.api_key_list(timestamp with time zone, uuid, integer)": { authenticated: "execute", service_role: "execute" },
+  "function private.api_key_revoke(uuid)": { authenticated: "execute", service_role: "execute" },
+  "function private.api_key_rotate(uuid, interval, timestamp with time zone)": { authenticated: "execute", service_role: "execute" },
   "function private.app_role()": { anon: "execute", authenticated: "execute", service_role: "execute" },
   "function private.cache_generation(text[], uuid, text)": { service_role: "execute" },
   "function private.catalog_add_variant(uuid, jsonb)": { authenticated: "execute", service_role: "execute" },

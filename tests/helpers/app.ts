@@ -2,7 +2,7 @@ import { LOCAL_DEFAULTS } from "../../packages/local/src/stack.ts";
 import { DEMO_USERS, mintStaffToken } from "../../packages/local/src/tokens.ts";
 import { createApp } from "../../packages/server/src/app.ts";
 import type { AppRole } from "../../packages/server/src/http/auth.ts";
-import { createServices } from "../../packages/server/src/main.ts";
+import { createServices, type ServiceOptions } from "../../packages/server/src/main.ts";
 import { LOCAL_JWT_SECRET, loadConfig } from "../../packages/server/src/platform/config.ts";
 import type { Db } from "../../packages/server/src/platform/db/types.ts";
 
@@ -10,9 +10,9 @@ export const TEST_SECRET = LOCAL_JWT_SECRET;
 export { DEMO_USERS };
 
 /** The real app on a test database, with a `request` that speaks JSON and carries a role's token. */
-export function createTestApp(db: Db, env: Record<string, string> = {}) {
+export function createTestApp(db: Db, env: Record<string, string> = {}, options: Omit<ServiceOptions, "db"> = {}) {
   const config = loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", ...env });
-  const services = createServices(config, { db });
+  const services = createServices(config, { ...options, db });
   const app = createApp(services);
 
   async function request(

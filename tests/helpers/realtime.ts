@@ -63,7 +63,7 @@ export function subscribe(channel: RealtimeChannel, timeoutMs = 5000): Promise<{
   });
 }
 
-/** Collects what a callback receives; `until` waits for a count or gives up after `ms`. */
+/** Collects what a callback receives; `until` waits for a count or gives up after `ms` (generous: a loaded CI machine delays delivery, and a passing wait returns at once). */
 export function collector<T>() {
   const items: T[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
@@ -73,7 +73,7 @@ export function collector<T>() {
       items.push(item);
       for (const waiter of waiters.filter((w) => items.length >= w.count)) waiter.resolve();
     },
-    async until(count: number, ms = 5000): Promise<T[]> {
+    async until(count: number, ms = 15_000): Promise<T[]> {
       if (items.length < count) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, ms);

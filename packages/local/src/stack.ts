@@ -68,6 +68,8 @@ export interface LocalStackOptions {
   db?: Db;
   /** How often the local Realtime feed polls Postgres (ms). */
   realtimePollMs?: number;
+  /** Where log lines go instead of stdout (tests read them). */
+  writeLog?: (line: string) => void;
 }
 
 export interface LocalStack {
@@ -132,7 +134,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ? { db: options.db, events: createPollingSignal(1000) }
     : await openLocalDatabase(config, options);
   const migration = await migrate(db, { seed: true });
-  const services = createServices(config, { db, dns: nodeResolver });
+  const services = createServices(config, { db, dns: nodeResolver, writeLog: options.writeLog });
   const app = createApp(services);
   realtime = await createRealtimeServer({
     db,

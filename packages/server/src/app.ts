@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
+import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
 import { cacheRoutes } from "./domains/cache/routes.ts";
 import { catalogCacheRules } from "./domains/catalog/cache.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
@@ -77,6 +78,7 @@ export const inboundHandlers: readonly AnyInboundHandler[] = [pmsProductHandler,
 export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
+  ...apiKeyConstraints,
   ...catalogConstraints,
   ...imageConstraints,
   ...webhookConstraints,

@@ -1,6 +1,7 @@
 import { cacheRules, createApp } from "./app.ts";
 import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
+import { createApiKeyVerifier } from "./http/api-keys.ts";
 import { createTokenVerifier } from "./http/auth.ts";
 import type { Services } from "./http/env.ts";
 import { createReadCache } from "./platform/cache/read-cache.ts";
@@ -9,13 +10,23 @@ import { instrumentDb } from "./platform/db/instrumented.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
 import type { Db } from "./platform/db/types.ts";
 import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/dns.ts";
+import { createErrorReporter } from "./platform/errors/index.ts";
 import { createCloudinaryProvider } from "./platform/images/cloudinary.ts";
 import { createSharedState } from "./platform/kv/index.ts";
 import { createLogger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
+import { configSecrets, createRedactor } from "./platform/redact.ts";
 
-/** Builds every service from configuration, once. `db` may be given (the local stack's PGlite). */
-export function createServices(config: Config, options: { db?: Db; dns?: HostResolver } = {}): Services {
+export interface ServiceOptions {
+  /** A database to use instead of connecting to DATABASE_URL (the local stack's PGlite, tests). */
+  db?: Db;
+  dns?: HostResolver;
+  /** Where log lines go instead of stdout (tests read them). */
+  writeLog?: (line: string) => void;
+}
+
+/** Builds every service from configuration, once. */
+export function createServices(config: Config, options: ServiceOptions = {}): Services {
   const metrics = createMetrics();
   const db = instrumentDb(
     options.db ??
@@ -23,7 +34,9 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     metrics,
   );
   registerDatabaseMetrics(metrics, db);
-  const logger = createLogger(config.logLevel);
+  // Log lines and error reports pass through one redactor: the configured secrets and credential shapes.
+  const redact = createRedactor(configSecrets(config));
+  const logger = createLogger(config.logLevel, { write: options.writeLog, redact });
   const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
   const shared = createSharedState(config);
   if (shared.backend === "memory") {
@@ -35,7 +48,9 @@ export function createServices(config: Config, options: { db?: Db; dns?: HostRes
     config,
     db,
     tokens: createTokenVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
+    apiKeys: createApiKeyVerifier(db),
     logger,
+    reporter: createErrorReporter(config, redact),
     metrics,
     dns,
     webhooks: createWebhookSender(config, { db, resolver: dns, logger }),

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import type { DbClaims } from "../platform/db/types.ts";
 import { Problem } from "./problems.ts";
+import type { Scope } from "./scopes.ts";
 
 /** Staff roles, most powerful first. Customers carry no `app_role`. */
 export const APP_ROLES = ["owner", "admin", "manager", "staff", "viewer"] as const;
@@ -8,17 +9,32 @@ export type AppRole = (typeof APP_ROLES)[number];
 
 /**
  * Who may call a route: callers holding `role` or a more powerful one. `scope` names the API-key
- * scope that will also admit a key (not enforced yet: `requireAccess` is where it will be).
+ * scope a key needs besides a role cap of at least `role` (see `requireAccess`); a route without
+ * one is closed to keys.
  */
 export interface Access {
   role: AppRole;
-  scope?: string;
+  scope?: Scope;
 }
 
 export type Caller =
   | { kind: "anonymous"; claims: DbClaims }
   | { kind: "user"; userId: string; appRole: AppRole | null; claims: DbClaims }
-  | { kind: "service"; claims: DbClaims };
+  | { kind: "service"; claims: DbClaims }
+  | ApiKeyCaller;
+
+/**
+ * A server of another system calling with `X-Api-Key`. It acts with its scopes only, and in the
+ * database as its creator with `appRole` (its role cap, bounded by the creator's current role):
+ * `claims` carry that role, `api_key_id` and `scopes`, so RLS and the SQL functions see the key.
+ */
+export interface ApiKeyCaller {
+  kind: "api_key";
+  keyId: string;
+  appRole: AppRole;
+  scopes: readonly string[];
+  claims: DbClaims;
+}
 
 export const ANONYMOUS: Caller = { kind: "anonymous", claims: { role: "anon" } };
 
@@ -106,6 +122,6 @@ function describeJoseError(error: unknown): string {
 /** Whether a caller holds at least `minimum` (service role passes every check). */
 export function hasRole(caller: Caller, minimum: AppRole): boolean {
   if (caller.kind === "service") return true;
-  if (caller.kind !== "user" || !caller.appRole) return false;
+  if ((caller.kind !== "user" && caller.kind !== "api_key") || !caller.appRole) return false;
   return APP_ROLES.indexOf(caller.appRole) <= APP_ROLES.indexOf(minimum);
 }

@@ -2,11 +2,13 @@ import type { ReadCache } from "../platform/cache/read-cache.ts";
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
+import type { ErrorReporter } from "../platform/errors/index.ts";
 import type { ImageProvider } from "../platform/images/types.ts";
 import type { SharedState } from "../platform/kv/index.ts";
 import type { Logger } from "../platform/logger.ts";
 import type { Metrics } from "../platform/metrics.ts";
 import type { WebhookSender } from "../platform/webhook-sender.ts";
+import type { ApiKeyVerifier } from "./api-keys.ts";
 import type { Caller, TokenVerifier } from "./auth.ts";
 import type { ConstraintRules } from "./constraints.ts";
 
@@ -15,7 +17,11 @@ export interface Services {
   config: Config;
   db: Db;
   tokens: TokenVerifier;
+  /** Looks up `X-Api-Key` keys (by hash) and the signing secret their requests are checked with. */
+  apiKeys: ApiKeyVerifier;
   logger: Logger;
+  /** Unexpected errors (the 500s): Sentry when SENTRY_DSN is set, else nowhere but the log. */
+  reporter: ErrorReporter;
   /** Resolves host names for the webhook URL policy (SSRF checks). */
   dns: HostResolver;
   /** Outbound webhooks: the built-in dispatcher, or Svix Cloud when SVIX_API_KEY is set. */

@@ -2,9 +2,12 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ZodError } from "zod";
 import { DbUnavailable } from "../platform/db/types.ts";
+import { errorFields } from "../platform/logger.ts";
 import { constraintFieldError, type Located, locateFieldErrors } from "./constraints.ts";
 import type { AppEnv } from "./env.ts";
+import { callerFields } from "./middleware/request-log.ts";
 import { type FieldError, Problem, type ProblemCode, problemResponse } from "./problems.ts";
+import { routeTemplate } from "./route-template.ts";
 import { businessDetail, isSqlError, sqlStateProblems } from "./sql-errors.ts";
 
 /** zod issues as RFC 9457 field errors, each naming where it was (`body`, `query`, `path`, `header`). */
@@ -48,13 +51,31 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
     }
   }
 
-  c.var.services?.logger.error("unhandled error", {
+  reportUnexpected(error, c);
+  return problemResponse(c, "internal", "An unexpected error occurred; quote the request id when reporting it.");
+}
+
+/** A 500: logged with its stack (redacted by the logger) and reported (Sentry when configured). */
+function reportUnexpected(error: unknown, c: Context<AppEnv>): void {
+  const services = c.var.services;
+  if (!services) return;
+  const caller = callerFields(c);
+  const route = routeTemplate(c);
+  services.logger.error("unhandled error", {
     request_id: c.var.requestId,
-    error: error instanceof Error ? error.name : typeof error,
-    message: error instanceof Error ? error.message : undefined,
+    route,
+    method: c.req.method,
+    ...caller,
+    ...errorFields(error),
     ...(isSqlError(error) ? { sqlstate: error.code } : {}),
   });
-  return problemResponse(c, "internal", "An unexpected error occurred; quote the request id when reporting it.");
+  services.reporter.capture(error, {
+    requestId: c.var.requestId,
+    route,
+    method: c.req.method,
+    callerKind: caller.caller_kind,
+    callerId: caller.caller_id,
+  });
 }
 
 function httpExceptionCode(status: number): ProblemCode | undefined {

@@ -108,7 +108,13 @@ export const configSchema = z
       .regex(/^[\x21-\x7e]{16,256}$/, "must be 16-256 printable characters without spaces")
       .optional(),
     // Unhandled errors go to Sentry when set; unset, they are only logged.
-    SENTRY_DSN: optionalUrl,
+    SENTRY_DSN: z
+      .url()
+      .regex(
+        /^https?:\/\/\w+(:\w+)?@[\w.-]+(:\d+)?\/([\w.-]+\/)*\w+$/,
+        "must be a Sentry DSN: https://PUBLIC_KEY@HOST/PROJECT_ID",
+      )
+      .optional(),
     SENTRY_ENVIRONMENT: z.string().min(1).max(64).optional(),
     CLOUDINARY_URL: cloudinaryUrl.optional(),
     // Delivery through your own CDN domain (https://img.example.com) instead of res.cloudinary.com;

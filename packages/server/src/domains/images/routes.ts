@@ -1,10 +1,7 @@
-import { createRoute } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/env.ts";
-import { requireRole } from "../../http/middleware/authenticate.ts";
 import {
-  bearerAuth,
   commonErrors,
   createRouter,
   errorResponse,
@@ -13,6 +10,7 @@ import {
   jsonResponse,
 } from "../../http/openapi.ts";
 import { Problem } from "../../http/problems.ts";
+import { routesFor } from "../../http/route.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import {
   ConfirmSchema,
@@ -41,11 +39,9 @@ import {
   uploadImage,
 } from "./service.ts";
 
-const tags = ["images"];
 const multipart = <T>(schema: T) => ({ required: true, content: { "multipart/form-data": { schema } } });
 const imageResponse = (description: string) => jsonResponse(description, ImageSchema);
 const writeErrors = {
-  ...commonErrors,
   404: errorResponse("No such product or image"),
   409: errorResponse("Stale version (the problem's `current` holds the image)"),
 };
@@ -71,11 +67,14 @@ const limitUploadBody = createMiddleware<AppEnv>(async (c, next) => {
   })(c, next);
 });
 
-const listImagesRoute = createRoute({
+const { open, secured } = routesFor("images");
+
+export const imageRoutes = createRouter();
+
+const listProductImagesRoute = open({
   operationId: "listProductImages",
   method: "get",
   path: "/products/{id}/images",
-  tags,
   summary: "A product's images in gallery order, with delivery URLs (anyone: published products; viewer and up: all)",
   request: { params: IdParamSchema },
   responses: {
@@ -84,204 +83,206 @@ const listImagesRoute = createRoute({
     ...commonErrors,
   },
 });
+imageRoutes.openapi(listProductImagesRoute, async (c) =>
+  c.json({ data: await listImages(c.var.services, c.var.caller.claims, c.req.valid("param").id) }, 200),
+);
 
-const uploadImageRoute = createRoute({
-  operationId: "uploadProductImage",
-  method: "post",
-  path: "/products/{id}/images",
-  tags,
-  summary: "Upload an image (multipart) through the API to the image provider (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff"), limitUploadBody] as const,
-  request: { params: IdParamSchema, body: multipart(UploadFormSchema) },
-  responses: { 201: imageResponse("The new image, last in the gallery (primary if it is the first)"), ...uploadErrors },
-});
-
-const signUploadRoute = createRoute({
-  operationId: "signImageUpload",
-  method: "post",
-  path: "/images/signature",
-  tags,
-  summary: "Signed parameters for a browser to upload one image straight to the provider (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff")] as const,
-  request: { body: jsonBody(SignatureRequestSchema) },
-  responses: {
-    201: jsonResponse("POST the file with these fields to upload_url, then confirm", SignatureSchema),
-    ...writeErrors,
-    503: errorResponse("No image provider is configured"),
+const uploadProductImageRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "uploadProductImage",
+    method: "post",
+    path: "/products/{id}/images",
+    summary: "Upload an image (multipart) through the API to the image provider",
+    middleware: [limitUploadBody],
+    request: { params: IdParamSchema, body: multipart(UploadFormSchema) },
+    responses: {
+      201: imageResponse("The new image, last in the gallery (primary if it is the first)"),
+      ...uploadErrors,
+    },
   },
-});
-
-const confirmUploadRoute = createRoute({
-  operationId: "confirmProductImage",
-  method: "post",
-  path: "/products/{id}/images/confirm",
-  tags,
-  summary: "Record a browser's direct upload after checking the provider's response signature (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff")] as const,
-  request: { params: IdParamSchema, headers: IfMatchHeaderSchema, body: jsonBody(ConfirmSchema) },
-  responses: {
-    201: imageResponse("The new image, or the image with its new version"),
-    ...uploadErrors,
-  },
-});
-
-const updateImageRoute = createRoute({
-  operationId: "updateProductImage",
-  method: "patch",
-  path: "/products/{id}/images/{image_id}",
-  tags,
-  summary: "Change alt text or variant, or make the image primary (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff")] as const,
-  request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema, body: jsonBody(ImagePatchSchema) },
-  responses: { 200: imageResponse("The image after the change"), ...writeErrors },
-});
-
-const reorderRoute = createRoute({
-  operationId: "reorderProductImages",
-  method: "post",
-  path: "/products/{id}/images/reorder",
-  tags,
-  summary: "Put the product's images in a new order (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff")] as const,
-  request: { params: IdParamSchema, body: jsonBody(ReorderSchema) },
-  responses: { 200: jsonResponse("The images in their new order", ImageListSchema), ...writeErrors },
-});
-
-const replaceRoute = createRoute({
-  operationId: "replaceProductImage",
-  method: "post",
-  path: "/products/{id}/images/{image_id}/replace",
-  tags,
-  summary: "Upload a new version of an image (multipart); the previous one stays restorable (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff"), limitUploadBody] as const,
-  request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema, body: multipart(ReplaceFormSchema) },
-  responses: { 200: imageResponse("The image showing its new version"), ...uploadErrors },
-});
-
-const versionsRoute = createRoute({
-  operationId: "listProductImageVersions",
-  method: "get",
-  path: "/products/{id}/images/{image_id}/versions",
-  tags,
-  summary: "Every version an image has had, newest first (viewer and up)",
-  security: bearerAuth,
-  middleware: [requireRole("viewer")] as const,
-  request: { params: ImageParamsSchema },
-  responses: {
-    200: jsonResponse("The versions", ImageVersionSchema.array().openapi("ProductImageVersions")),
-    404: errorResponse("No such image"),
-    ...commonErrors,
-  },
-});
-
-const restoreRoute = createRoute({
-  operationId: "restoreProductImage",
-  method: "post",
-  path: "/products/{id}/images/{image_id}/restore",
-  tags,
-  summary: "Show an earlier version of the image again (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff")] as const,
-  request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema, body: jsonBody(RestoreSchema) },
-  responses: { 200: imageResponse("The image showing the restored version"), ...writeErrors },
-});
-
-const deleteRoute = createRoute({
-  operationId: "deleteProductImage",
-  method: "delete",
-  path: "/products/{id}/images/{image_id}",
-  tags,
-  summary: "Delete an image with its history; the provider's copies follow through a retrying job (staff and up)",
-  security: bearerAuth,
-  middleware: [requireRole("staff")] as const,
-  request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema },
-  responses: { 204: { description: "Deleted" }, ...writeErrors },
-});
-
-export const imageRoutes = createRouter()
-  .openapi(listImagesRoute, async (c) =>
-    c.json({ data: await listImages(c.var.services, c.var.caller.claims, c.req.valid("param").id) }, 200),
-  )
-  .openapi(uploadImageRoute, async (c) => {
-    const form = c.req.valid("form");
-    const image = await uploadImage(c.var.services, c.var.caller.claims, c.req.valid("param").id, {
-      bytes: await readUpload(c.var.services, form.file),
-      alt_text: form.alt_text,
-      variant_id: form.variant_id,
-    });
-    c.header("Location", `${c.req.path}/${image.id}`);
-    c.header("ETag", etag(image.version));
-    return c.json(image, 201);
-  })
-  .openapi(signUploadRoute, async (c) => {
-    const body = c.req.valid("json");
-    return c.json(await signBrowserUpload(c.var.services, c.var.caller.claims, body.product_id, body.image_id), 201);
-  })
-  .openapi(confirmUploadRoute, async (c) => {
-    const body = c.req.valid("json");
-    const expected = expectedVersion(c.req.valid("header")["if-match"], body.version);
-    const image = await confirmBrowserUpload(
-      c.var.services,
-      c.var.caller.claims,
-      c.req.valid("param").id,
-      body,
-      expected,
-    );
-    c.header("ETag", etag(image.version));
-    return c.json(image, 201);
-  })
-  .openapi(updateImageRoute, async (c) => {
-    const { version, ...patch } = c.req.valid("json");
-    const { id, image_id } = c.req.valid("param");
-    const expected = expectedVersion(c.req.valid("header")["if-match"], version);
-    const image = await updateImage(c.var.services, c.var.caller.claims, id, image_id, expected, patch);
-    c.header("ETag", etag(image.version));
-    return c.json(image, 200);
-  })
-  .openapi(reorderRoute, async (c) => {
-    const images = await reorderImages(
-      c.var.services,
-      c.var.caller.claims,
-      c.req.valid("param").id,
-      c.req.valid("json").image_ids,
-    );
-    return c.json({ data: images }, 200);
-  })
-  .openapi(replaceRoute, async (c) => {
-    const form = c.req.valid("form");
-    const { id, image_id } = c.req.valid("param");
-    const expected = expectedVersion(c.req.valid("header")["if-match"], form.version);
-    const image = await uploadImage(
-      c.var.services,
-      c.var.caller.claims,
-      id,
-      { bytes: await readUpload(c.var.services, form.file) },
-      { imageId: image_id, expectedVersion: expected },
-    );
-    c.header("ETag", etag(image.version));
-    return c.json(image, 200);
-  })
-  .openapi(versionsRoute, async (c) => {
-    const { id, image_id } = c.req.valid("param");
-    return c.json(await listVersions(c.var.services, c.var.caller.claims, id, image_id), 200);
-  })
-  .openapi(restoreRoute, async (c) => {
-    const { version, version_id } = c.req.valid("json");
-    const { id, image_id } = c.req.valid("param");
-    const expected = expectedVersion(c.req.valid("header")["if-match"], version);
-    const image = await restoreImage(c.var.services, c.var.caller.claims, id, image_id, expected, version_id);
-    c.header("ETag", etag(image.version));
-    return c.json(image, 200);
-  })
-  .openapi(deleteRoute, async (c) => {
-    const { id, image_id } = c.req.valid("param");
-    const expected = expectedVersion(c.req.valid("header")["if-match"], undefined);
-    await deleteImage(c.var.services, c.var.caller.claims, id, image_id, expected);
-    return c.body(null, 204);
+);
+imageRoutes.openapi(uploadProductImageRoute, async (c) => {
+  const form = c.req.valid("form");
+  const image = await uploadImage(c.var.services, c.var.caller.claims, c.req.valid("param").id, {
+    bytes: await readUpload(c.var.services, form.file),
+    alt_text: form.alt_text,
+    variant_id: form.variant_id,
   });
+  c.header("Location", `${c.req.path}/${image.id}`);
+  c.header("ETag", etag(image.version));
+  return c.json(image, 201);
+});
+
+const signImageUploadRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "signImageUpload",
+    method: "post",
+    path: "/images/signature",
+    summary: "Signed parameters for a browser to upload one image straight to the provider",
+    request: { body: jsonBody(SignatureRequestSchema) },
+    responses: {
+      201: jsonResponse("POST the file with these fields to upload_url, then confirm", SignatureSchema),
+      ...writeErrors,
+      503: errorResponse("No image provider is configured"),
+    },
+  },
+);
+imageRoutes.openapi(signImageUploadRoute, async (c) => {
+  const body = c.req.valid("json");
+  return c.json(await signBrowserUpload(c.var.services, c.var.caller.claims, body.product_id, body.image_id), 201);
+});
+
+const confirmProductImageRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "confirmProductImage",
+    method: "post",
+    path: "/products/{id}/images/confirm",
+    summary: "Record a browser's direct upload after checking the provider's response signature",
+    request: { params: IdParamSchema, headers: IfMatchHeaderSchema, body: jsonBody(ConfirmSchema) },
+    responses: {
+      201: imageResponse("The new image, or the image with its new version"),
+      ...uploadErrors,
+    },
+  },
+);
+imageRoutes.openapi(confirmProductImageRoute, async (c) => {
+  const body = c.req.valid("json");
+  const expected = expectedVersion(c.req.valid("header")["if-match"], body.version);
+  const image = await confirmBrowserUpload(
+    c.var.services,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    body,
+    expected,
+  );
+  c.header("ETag", etag(image.version));
+  return c.json(image, 201);
+});
+
+const updateProductImageRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "updateProductImage",
+    method: "patch",
+    path: "/products/{id}/images/{image_id}",
+    summary: "Change alt text or variant, or make the image primary",
+    request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema, body: jsonBody(ImagePatchSchema) },
+    responses: { 200: imageResponse("The image after the change"), ...writeErrors },
+  },
+);
+imageRoutes.openapi(updateProductImageRoute, async (c) => {
+  const { version, ...patch } = c.req.valid("json");
+  const { id, image_id } = c.req.valid("param");
+  const expected = expectedVersion(c.req.valid("header")["if-match"], version);
+  const image = await updateImage(c.var.services, c.var.caller.claims, id, image_id, expected, patch);
+  c.header("ETag", etag(image.version));
+  return c.json(image, 200);
+});
+
+const reorderProductImagesRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "reorderProductImages",
+    method: "post",
+    path: "/products/{id}/images/reorder",
+    summary: "Put the product's images in a new order",
+    request: { params: IdParamSchema, body: jsonBody(ReorderSchema) },
+    responses: { 200: jsonResponse("The images in their new order", ImageListSchema), ...writeErrors },
+  },
+);
+imageRoutes.openapi(reorderProductImagesRoute, async (c) => {
+  const images = await reorderImages(
+    c.var.services,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    c.req.valid("json").image_ids,
+  );
+  return c.json({ data: images }, 200);
+});
+
+const replaceProductImageRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "replaceProductImage",
+    method: "post",
+    path: "/products/{id}/images/{image_id}/replace",
+    summary: "Upload a new version of an image (multipart); the previous one stays restorable",
+    middleware: [limitUploadBody],
+    request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema, body: multipart(ReplaceFormSchema) },
+    responses: { 200: imageResponse("The image showing its new version"), ...uploadErrors },
+  },
+);
+imageRoutes.openapi(replaceProductImageRoute, async (c) => {
+  const form = c.req.valid("form");
+  const { id, image_id } = c.req.valid("param");
+  const expected = expectedVersion(c.req.valid("header")["if-match"], form.version);
+  const image = await uploadImage(
+    c.var.services,
+    c.var.caller.claims,
+    id,
+    { bytes: await readUpload(c.var.services, form.file) },
+    { imageId: image_id, expectedVersion: expected },
+  );
+  c.header("ETag", etag(image.version));
+  return c.json(image, 200);
+});
+
+const listProductImageVersionsRoute = secured(
+  { role: "viewer" },
+  {
+    operationId: "listProductImageVersions",
+    method: "get",
+    path: "/products/{id}/images/{image_id}/versions",
+    summary: "Every version an image has had, newest first",
+    request: { params: ImageParamsSchema },
+    responses: {
+      200: jsonResponse("The versions", ImageVersionSchema.array().openapi("ProductImageVersions")),
+      404: errorResponse("No such image"),
+    },
+  },
+);
+imageRoutes.openapi(listProductImageVersionsRoute, async (c) => {
+  const { id, image_id } = c.req.valid("param");
+  return c.json(await listVersions(c.var.services, c.var.caller.claims, id, image_id), 200);
+});
+
+const restoreProductImageRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "restoreProductImage",
+    method: "post",
+    path: "/products/{id}/images/{image_id}/restore",
+    summary: "Show an earlier version of the image again",
+    request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema, body: jsonBody(RestoreSchema) },
+    responses: { 200: imageResponse("The image showing the restored version"), ...writeErrors },
+  },
+);
+imageRoutes.openapi(restoreProductImageRoute, async (c) => {
+  const { version, version_id } = c.req.valid("json");
+  const { id, image_id } = c.req.valid("param");
+  const expected = expectedVersion(c.req.valid("header")["if-match"], version);
+  const image = await restoreImage(c.var.services, c.var.caller.claims, id, image_id, expected, version_id);
+  c.header("ETag", etag(image.version));
+  return c.json(image, 200);
+});
+
+const deleteProductImageRoute = secured(
+  { role: "staff" },
+  {
+    operationId: "deleteProductImage",
+    method: "delete",
+    path: "/products/{id}/images/{image_id}",
+    summary: "Delete an image with its history; the provider's copies follow through a retrying job",
+    request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema },
+    responses: { 204: { description: "Deleted" }, ...writeErrors },
+  },
+);
+imageRoutes.openapi(deleteProductImageRoute, async (c) => {
+  const { id, image_id } = c.req.valid("param");
+  const expected = expectedVersion(c.req.valid("header")["if-match"], undefined);
+  await deleteImage(c.var.services, c.var.caller.claims, id, image_id, expected);
+  return c.body(null, 204);
+});

@@ -1,7 +1,13 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import type { Caller } from "../auth.ts";
 import type { AppEnv } from "../env.ts";
+import { routeTemplate } from "../route-template.ts";
 
-/** One structured line per request, carrying the request id. Never logs headers or bodies. */
+/**
+ * One JSON line per request: request id, route template, method, status, duration and caller.
+ * Never the raw path or query, headers, cookies or bodies: those are where tokens and secrets travel.
+ */
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const started = performance.now();
   await next();
@@ -9,11 +15,22 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   const fields = {
     request_id: c.var.requestId,
     method: c.req.method,
-    path: c.req.path,
+    route: routeTemplate(c),
     status,
     duration_ms: Math.round((performance.now() - started) * 100) / 100,
+    ...callerFields(c),
   };
   const logger = c.var.services.logger;
   if (status >= 500) logger.error("request", fields);
+  else if (status >= 400) logger.warn("request", fields);
   else logger.info("request", fields);
 });
+
+/** Who called, as log and report fields: kind plus user or key id (anonymous when unauthenticated). */
+export function callerFields(c: Context<AppEnv>): { caller_kind: string; caller_id?: string } {
+  const caller: Caller | undefined = c.var.caller;
+  if (!caller) return { caller_kind: "anonymous" };
+  if (caller.kind === "user") return { caller_kind: caller.kind, caller_id: caller.userId };
+  if (caller.kind === "api_key") return { caller_kind: caller.kind, caller_id: caller.keyId };
+  return { caller_kind: caller.kind };
+}

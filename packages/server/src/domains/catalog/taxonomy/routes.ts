@@ -1,10 +1,17 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { cachedJson } from "../../../http/cache.ts";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
-import { requireRole } from "../../../http/middleware/authenticate.ts";
-import { bearerAuth, commonErrors, createRouter, errorResponse, IdParamSchema } from "../../../http/openapi.ts";
+import {
+  commonErrors,
+  createRouter,
+  errorResponse,
+  IdParamSchema,
+  jsonBody,
+  jsonResponse,
+} from "../../../http/openapi.ts";
 import { PageQuerySchema, pageSchema } from "../../../http/pagination.ts";
 import { locateCreated } from "../../../http/public-path.ts";
+import { routesFor } from "../../../http/route.ts";
 import { catalogReads } from "../cache.ts";
 import {
   BrandInputSchema,
@@ -17,7 +24,7 @@ import {
 } from "../schemas.ts";
 import { createBrand, createCategory, deleteTaxonomy, updateBrand, updateCategory } from "./service.ts";
 
-const json = <T>(schema: T) => ({ content: { "application/json": { schema } } });
+const { open, secured } = routesFor("catalog");
 
 function crudRoutes<T extends z.ZodType>(
   name: "brand" | "category",
@@ -27,65 +34,62 @@ function crudRoutes<T extends z.ZodType>(
   const Name = name[0]?.toUpperCase() + name.slice(1);
   const Plural = plural[0]?.toUpperCase() + plural.slice(1);
   const errors = {
-    ...commonErrors,
     404: errorResponse(`No such ${name}`),
     409: errorResponse(name === "category" ? "Handle taken, or the category still has subcategories" : "Handle taken"),
   };
   return {
-    list: createRoute({
+    list: open({
       operationId: `list${Plural}`,
       method: "get",
       path: `/${plural}`,
-      tags: ["catalog"],
       summary: `${Plural} by handle (anyone)`,
       request: { query: PageQuerySchema },
-      responses: { 200: { description: `A page of ${plural}`, ...json(pageSchema(schemas.item)) }, ...commonErrors },
+      responses: { 200: jsonResponse(`A page of ${plural}`, pageSchema(schemas.item)), ...commonErrors },
     }),
-    get: createRoute({
+    get: open({
       operationId: `get${Name}`,
       method: "get",
       path: `/${plural}/{id}`,
-      tags: ["catalog"],
       summary: `One ${name} (anyone)`,
       request: { params: IdParamSchema },
-      responses: { 200: { description: `The ${name}`, ...json(schemas.item) }, ...errors },
+      responses: { 200: jsonResponse(`The ${name}`, schemas.item), ...errors, ...commonErrors },
     }),
-    create: createRoute({
-      operationId: `create${Name}`,
-      method: "post",
-      path: `/${plural}`,
-      tags: ["catalog"],
-      summary: `Create a ${name} (staff and up; handle from the name when absent)`,
-      security: bearerAuth,
-      middleware: [requireRole("staff")] as const,
-      request: { body: { required: true, ...json(schemas.input) }, headers: IdempotencyKeyHeaderSchema },
-      responses: {
-        201: { description: `The ${name} (for a repeated Idempotency-Key, as first created)`, ...json(schemas.item) },
-        ...errors,
+    create: secured(
+      { role: "staff" },
+      {
+        operationId: `create${Name}`,
+        method: "post",
+        path: `/${plural}`,
+        summary: `Create a ${name}; handle from the name when absent`,
+        request: { body: jsonBody(schemas.input), headers: IdempotencyKeyHeaderSchema },
+        responses: {
+          201: jsonResponse(`The ${name} (for a repeated Idempotency-Key, as first created)`, schemas.item),
+          ...errors,
+        },
       },
-    }),
-    update: createRoute({
-      operationId: `update${Name}`,
-      method: "patch",
-      path: `/${plural}/{id}`,
-      tags: ["catalog"],
-      summary: `Change a ${name} (staff and up)${name === "category" ? "; moving under a descendant is refused" : ""}`,
-      security: bearerAuth,
-      middleware: [requireRole("staff")] as const,
-      request: { params: IdParamSchema, body: { required: true, ...json(schemas.patch) } },
-      responses: { 200: { description: `The ${name} after the change`, ...json(schemas.item) }, ...errors },
-    }),
-    remove: createRoute({
-      operationId: `delete${Name}`,
-      method: "delete",
-      path: `/${plural}/{id}`,
-      tags: ["catalog"],
-      summary: `Delete a ${name} (manager and up); its products keep no ${name}`,
-      security: bearerAuth,
-      middleware: [requireRole("manager")] as const,
-      request: { params: IdParamSchema },
-      responses: { 204: { description: "Deleted" }, ...errors },
-    }),
+    ),
+    update: secured(
+      { role: "staff" },
+      {
+        operationId: `update${Name}`,
+        method: "patch",
+        path: `/${plural}/{id}`,
+        summary: `Change a ${name}${name === "category" ? "; moving under a descendant is refused" : ""}`,
+        request: { params: IdParamSchema, body: jsonBody(schemas.patch) },
+        responses: { 200: jsonResponse(`The ${name} after the change`, schemas.item), ...errors },
+      },
+    ),
+    remove: secured(
+      { role: "manager" },
+      {
+        operationId: `delete${Name}`,
+        method: "delete",
+        path: `/${plural}/{id}`,
+        summary: `Delete a ${name}; its products keep no ${name}`,
+        request: { params: IdParamSchema },
+        responses: { 204: { description: "Deleted" }, ...errors },
+      },
+    ),
   };
 }
 
@@ -96,23 +100,19 @@ const categories = crudRoutes("category", "categories", {
   patch: CategoryPatchSchema,
 });
 
-const treeRoute = createRoute({
+const getCategoryTreeRoute = open({
   operationId: "getCategoryTree",
   method: "get",
   path: "/categories/tree",
-  tags: ["catalog"],
   summary: "The whole category tree (anyone)",
   responses: {
-    200: {
-      description: "Root categories with their children",
-      ...json(z.object({ data: z.array(CategoryNodeSchema) })),
-    },
+    200: jsonResponse("Root categories with their children", z.object({ data: z.array(CategoryNodeSchema) })),
     ...commonErrors,
   },
 });
 
 export const taxonomyRoutes = createRouter()
-  .openapi(treeRoute, (c) => cachedJson(c, catalogReads.categoryTree, {}))
+  .openapi(getCategoryTreeRoute, (c) => cachedJson(c, catalogReads.categoryTree, {}))
   .openapi(brands.list, (c) => cachedJson(c, catalogReads.brands, c.req.valid("query")))
   .openapi(brands.get, (c) => cachedJson(c, catalogReads.brand, { id: c.req.valid("param").id }))
   .openapi(brands.create, async (c) => {

@@ -1,20 +1,26 @@
 import { z } from "@hono/zod-openapi";
 import { createRouter, jsonResponse } from "../../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../../http/pagination.ts";
-import { adminRoute, notFound } from "../admin-route.ts";
+import { routesFor } from "../../../http/route.ts";
+import { managedHere, notFound } from "../managed-here.ts";
 import { DeliveryIdParamSchema, DeliveryQuerySchema, DeliverySchema, DeliveryWithAttemptsSchema } from "../schemas.ts";
 import * as service from "../service.ts";
 
+const { secured } = routesFor("webhooks");
+
 export const deliveryRoutes = createRouter();
 
-const listWebhookDeliveriesRoute = adminRoute({
-  operationId: "listWebhookDeliveries",
-  method: "get",
-  path: "/webhooks/deliveries",
-  summary: "Deliveries, newest first, by endpoint and status",
-  request: { query: PageQuerySchema.extend(DeliveryQuerySchema.shape) },
-  responses: { 200: jsonResponse("A page of deliveries", pageSchema(DeliverySchema)) },
-});
+const listWebhookDeliveriesRoute = secured(
+  { role: "admin" },
+  managedHere({
+    operationId: "listWebhookDeliveries",
+    method: "get",
+    path: "/webhooks/deliveries",
+    summary: "Deliveries, newest first, by endpoint and status",
+    request: { query: PageQuerySchema.extend(DeliveryQuerySchema.shape) },
+    responses: { 200: jsonResponse("A page of deliveries", pageSchema(DeliverySchema)) },
+  }),
+);
 deliveryRoutes.openapi(listWebhookDeliveriesRoute, async (c) => {
   const { limit, cursor, endpoint_id, status } = c.req.valid("query");
   const before = cursor ? decodeCursor(cursor, z.string().regex(/^\d+$/)) : undefined;
@@ -30,26 +36,32 @@ deliveryRoutes.openapi(listWebhookDeliveriesRoute, async (c) => {
   );
 });
 
-const getWebhookDeliveryRoute = adminRoute({
-  operationId: "getWebhookDelivery",
-  method: "get",
-  path: "/webhooks/deliveries/{id}",
-  summary: "One delivery with every attempt",
-  request: { params: DeliveryIdParamSchema },
-  responses: { 200: jsonResponse("The delivery", DeliveryWithAttemptsSchema), 404: notFound },
-});
+const getWebhookDeliveryRoute = secured(
+  { role: "admin" },
+  managedHere({
+    operationId: "getWebhookDelivery",
+    method: "get",
+    path: "/webhooks/deliveries/{id}",
+    summary: "One delivery with every attempt",
+    request: { params: DeliveryIdParamSchema },
+    responses: { 200: jsonResponse("The delivery", DeliveryWithAttemptsSchema), 404: notFound },
+  }),
+);
 deliveryRoutes.openapi(getWebhookDeliveryRoute, async (c) =>
   c.json(await service.getDelivery(c.var.services.db, c.var.caller.claims, c.req.valid("param").id), 200),
 );
 
-const retryWebhookDeliveryRoute = adminRoute({
-  operationId: "retryWebhookDelivery",
-  method: "post",
-  path: "/webhooks/deliveries/{id}/retry",
-  summary: "Attempt a delivery again now, with a fresh retry schedule",
-  request: { params: DeliveryIdParamSchema },
-  responses: { 202: jsonResponse("Queued", DeliverySchema), 404: notFound },
-});
+const retryWebhookDeliveryRoute = secured(
+  { role: "admin" },
+  managedHere({
+    operationId: "retryWebhookDelivery",
+    method: "post",
+    path: "/webhooks/deliveries/{id}/retry",
+    summary: "Attempt a delivery again now, with a fresh retry schedule",
+    request: { params: DeliveryIdParamSchema },
+    responses: { 202: jsonResponse("Queued", DeliverySchema), 404: notFound },
+  }),
+);
 deliveryRoutes.openapi(retryWebhookDeliveryRoute, async (c) =>
   c.json(await service.retryDelivery(c.var.services.db, c.var.caller.claims, c.req.valid("param").id), 202),
 );

@@ -4,13 +4,10 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/env.ts";
 import { errorResponse } from "../../http/openapi.ts";
 import { Problem } from "../../http/problems.ts";
-import { routesFor } from "../../http/route.ts";
-
-const { secured } = routesFor("webhooks");
 
 // In Svix Cloud mode (SVIX_API_KEY set) endpoints, secrets, retries and delivery logs live in Svix:
 // every endpoint and delivery route answers 409 with where to manage them instead.
-const managedHere = createMiddleware<AppEnv>(async (c, next) => {
+const refuseInSvixMode = createMiddleware<AppEnv>(async (c, next) => {
   const elsewhere = c.var.services.webhooks.endpointsManagedElsewhere;
   if (elsewhere) throw new Problem("conflict", elsewhere, { managed_by: "svix" });
   await next();
@@ -19,19 +16,19 @@ const managedHere = createMiddleware<AppEnv>(async (c, next) => {
 export const SVIX_MODE_NOTE: string =
   "With SVIX_API_KEY set (Svix Cloud mode), endpoints and deliveries are managed in Svix and this route answers 409.";
 
-type AdminConfig = Omit<RouteConfig, "tags" | "security" | "middleware"> & { summary: string };
+type ManagedConfig = Omit<RouteConfig, "tags" | "security" | "middleware"> & { summary: string };
 
-/** An endpoint or delivery route: admin and up, and 409 in Svix Cloud mode (said in its description). */
-export function adminRoute<const R extends AdminConfig>(config: R) {
-  return secured(
-    { role: "admin" },
-    {
-      description: SVIX_MODE_NOTE,
-      ...config,
-      middleware: [managedHere],
-      responses: { ...config.responses, 409: errorResponse("Svix Cloud mode: endpoints are managed in Svix") },
-    },
-  );
+/**
+ * An endpoint or delivery route's config, made to answer 409 in Svix Cloud mode (said in its
+ * description): `secured({ role: "admin" }, managedHere({ operationId: ..., ... }))`.
+ */
+export function managedHere<const R extends ManagedConfig>(config: R) {
+  return {
+    description: SVIX_MODE_NOTE,
+    ...config,
+    middleware: [refuseInSvixMode],
+    responses: { ...config.responses, 409: errorResponse("Svix Cloud mode: endpoints are managed in Svix") },
+  };
 }
 
 export const notFound = errorResponse("No such endpoint or delivery");
