@@ -41,7 +41,12 @@ export default async function images(): Promise<void> {
     await new Promise<void>((resolve) => server.once("listening", resolve));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await migrate(db);
-    const config = loadConfig({ ...LOCAL_DEFAULTS, ...localCloudinaryEnv(origin), LOG_LEVEL: "silent" });
+    const config = loadConfig({
+      ...LOCAL_DEFAULTS,
+      ...localCloudinaryEnv(origin),
+      LOG_LEVEL: "silent",
+      RATE_LIMITS_ENABLED: "false",
+    });
     const app = createApp(createServices(config, { db }));
     const token = await mintStaffToken(LOCAL_JWT_SECRET, "staff");
 

@@ -38,4 +38,33 @@ describe("configuration", () => {
     expect(attempt).toThrow(/DATABASE_URL/);
     expect(attempt).toThrow(/LOG_LEVEL/);
   });
+
+  it("parses rate limits as <requests>/<window> per route group, with documented defaults", () => {
+    const defaults = loadConfig({ SUPABASE_JWT_SECRET: secret }).rateLimits;
+    expect(defaults).toEqual({
+      enabled: true,
+      groups: {
+        read: { limit: 600, windowSeconds: 60 },
+        write: { limit: 120, windowSeconds: 60 },
+        checkout: { limit: 30, windowSeconds: 60 },
+      },
+      writesWhenStoreDown: "allow",
+    });
+    const custom = loadConfig({
+      SUPABASE_JWT_SECRET: secret,
+      RATE_LIMIT_READ: "1000/1h",
+      RATE_LIMIT_WRITE: " 5 / 10s ",
+      RATE_LIMIT_CHECKOUT: "2/1d",
+      RATE_LIMIT_WRITES_WHEN_REDIS_DOWN: "refuse",
+    }).rateLimits;
+    expect(custom.groups).toEqual({
+      read: { limit: 1000, windowSeconds: 3600 },
+      write: { limit: 5, windowSeconds: 10 },
+      checkout: { limit: 2, windowSeconds: 86_400 },
+    });
+    expect(custom.writesWhenStoreDown).toBe("refuse");
+    for (const bad of ["100", "0/1m", "10/0s", "10/2d", "ten/1m", "10/1w"]) {
+      expect(() => loadConfig({ SUPABASE_JWT_SECRET: secret, RATE_LIMIT_READ: bad })).toThrow(/RATE_LIMIT_READ/);
+    }
+  });
 });

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpstashBridge } from "../packages/local/src/upstash-bridge/bridge.ts";
 import { createMemoryState } from "../packages/server/src/platform/kv/memory.ts";
@@ -32,6 +34,47 @@ const backends: { name: string; enabled: boolean; open(): Promise<{ state: Share
     },
   ];
 
+describe.skipIf(!withRedis)("shared state: counters ride along with the rate-limit check", () => {
+  it("sends buffered increments in the same HTTP request as the next limit check", async () => {
+    const { bridge, env } = await startTestBridge();
+    // A proxy in front of the bridge that keeps every request body it forwards.
+    const bodies: string[] = [];
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks).toString();
+      bodies.push(`${req.url} ${body}`);
+      const answer = await fetch(`${bridge.url}${req.url}`, {
+        method: req.method,
+        headers: { authorization: String(req.headers.authorization), "upstash-encoding": "base64" },
+        body,
+      });
+      res.writeHead(answer.status, { "content-type": "application/json" });
+      res.end(await answer.text());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const state = createUpstashState({
+        url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        token: bridge.token,
+        timeoutMs: 2000,
+        prefix: env.REDIS_KEY_PREFIX,
+      });
+      const rule = { name: "ride", limit: 10, windowSeconds: 60 };
+      await state.rateLimiter.limit("caller", rule); // loads the script
+      bodies.length = 0;
+      state.counters.add("usage:k", "GET /v1/me 200", 1, Math.floor(Date.now() / 1000) + 60);
+      expect((await state.rateLimiter.limit("caller", rule)).success).toBe(true);
+      expect(bodies).toHaveLength(1);
+      expect(bodies[0]).toMatch(/^\/pipeline .*"evalsha".*"hincrby"|^\/pipeline .*"hincrby".*"evalsha"/i);
+      expect(await state.counters.read(["usage:k"])).toEqual([{ "GET /v1/me 200": 1 }]);
+    } finally {
+      proxy.close();
+      await bridge.close();
+    }
+  });
+});
+
 for (const backend of backends) {
   describe.skipIf(!backend.enabled)(`shared state: ${backend.name}`, () => {
     let state: SharedState;
@@ -57,6 +100,22 @@ for (const backend of backends) {
       expect(await state.kv.setIfAbsent(`${p}:nonce`, "1", 1)).toBe(false);
       await new Promise((resolve) => setTimeout(resolve, 1100));
       expect(await state.kv.setIfAbsent(`${p}:nonce`, "1", 1)).toBe(true);
+    });
+
+    it("adds buffered counters into hashes and reads them back exactly", async () => {
+      const expireAt = Math.floor(Date.now() / 1000) + 60;
+      for (let i = 0; i < 7; i++) state.counters.add(`${p}:usage:a`, "GET /v1/me 200", 1, expireAt);
+      state.counters.add(`${p}:usage:a`, "POST /v1/products 422", 2, expireAt);
+      state.counters.add(`${p}:usage:b`, "GET /v1/me 200", 1, expireAt);
+      await state.counters.flush();
+      state.counters.add(`${p}:usage:a`, "GET /v1/me 200", 1, expireAt);
+      // read sends what is still buffered first
+      expect(await state.counters.read([`${p}:usage:a`, `${p}:usage:b`, `${p}:usage:none`])).toEqual([
+        { "GET /v1/me 200": 8, "POST /v1/products 422": 2 },
+        { "GET /v1/me 200": 1 },
+        {},
+      ]);
+      expect(await state.counters.read([])).toEqual([]);
     });
 
     it("lets exactly the limit through a sliding window, also in parallel", async () => {

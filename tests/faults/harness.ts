@@ -30,7 +30,14 @@ export async function startApiProcess(databaseUrl: string) {
   let child: ChildProcess | undefined;
   const start = async () => {
     const next = spawn(process.execPath, ["--import", "tsx", "tests/faults/api-process.ts"], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: "silent" },
+      // Rate limits off: the test counts the outcomes of its own load (limits: tests/rate-limit.test.ts).
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        LOG_LEVEL: "silent",
+        RATE_LIMITS_ENABLED: "false",
+      },
       stdio: ["ignore", "pipe", "inherit"],
     });
     child = next;

@@ -11,7 +11,9 @@ export { DEMO_USERS };
 
 /** The real app on a test database, with a `request` that speaks JSON and carries a role's token. */
 export function createTestApp(db: Db, env: Record<string, string> = {}, options: Omit<ServiceOptions, "db"> = {}) {
-  const config = loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", ...env });
+  // Suites fire hundreds of requests as one demo user: rate limits stay off unless a test turns
+  // them on (tests/rate-limit.test.ts).
+  const config = loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", RATE_LIMITS_ENABLED: "false", ...env });
   const services = createServices(config, { ...options, db });
   const app = createApp(services);
 

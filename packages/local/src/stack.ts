@@ -163,7 +163,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return cloudinary.app.fetch(new Request(url, c.req.raw));
     });
   }
-  gateway.all("*", (c) => app.fetch(withoutFunctionsPrefix(c.req.raw)));
+  gateway.all("*", (c) => app.fetch(withoutFunctionsPrefix(c.req.raw, peerAddress(c.env))));
   handle = gateway.fetch;
 
   const timers = options.runJobs === false ? [] : startJobTimers(services);
@@ -206,14 +206,24 @@ export function serveApi(app: { fetch: (request: Request) => Response | Promise<
   return listen((request) => app.fetch(withoutFunctionsPrefix(request)), port);
 }
 
-function withoutFunctionsPrefix(request: Request): Request {
+function withoutFunctionsPrefix(request: Request, peer?: string): Request {
   const url = new URL(request.url);
   if (!url.pathname.startsWith(`${FUNCTIONS_PREFIX}/`)) return request;
   url.pathname = url.pathname.slice(FUNCTIONS_PREFIX.length);
-  // As Supabase's gateway does: the function learns the prefix it was called under.
+  // As Supabase's gateway does: the function learns the prefix it was called under, and (like any
+  // proxy) the address it was called from, appended to X-Forwarded-For (per-IP rate limits).
   const forwarded = new Request(url, request);
   forwarded.headers.set("x-forwarded-prefix", FUNCTIONS_PREFIX);
+  if (peer) {
+    const earlier = request.headers.get("x-forwarded-for");
+    forwarded.headers.set("x-forwarded-for", earlier ? `${earlier}, ${peer}` : peer);
+  }
   return forwarded;
+}
+
+/** The socket's remote address, from @hono/node-server's bindings. */
+function peerAddress(env: unknown): string | undefined {
+  return (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
 }
 
 function startJobTimers(services: Services): ReturnType<typeof setInterval>[] {

@@ -42,6 +42,7 @@ import { bodyLimits } from "./http/middleware/body-limits.ts";
 import { httpCaching } from "./http/middleware/http-cache.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
+import { rateLimit } from "./http/middleware/rate-limit.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
 import type { CacheRule } from "./platform/cache/rules.ts";
@@ -129,7 +130,16 @@ export function createApp(services: Services, options: AppOptions = {}) {
       origin: services.config.corsOrigins,
       allowHeaders: ALLOWED_HEADERS,
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["X-Request-Id", "ETag", "Location", "Retry-After", "Idempotent-Replayed", "X-Cache"],
+      exposeHeaders: [
+        "X-Request-Id",
+        "ETag",
+        "Location",
+        "Retry-After",
+        "Idempotent-Replayed",
+        "RateLimit",
+        "RateLimit-Policy",
+        "X-Cache",
+      ],
       maxAge: 600,
     }),
   );
@@ -153,6 +163,8 @@ export function createApp(services: Services, options: AppOptions = {}) {
     }),
   );
   app.use("*", authenticate);
+  // After authentication: the caller (key, user, or address when anonymous) owns the counter.
+  if (services.config.rateLimits.enabled) app.use("*", rateLimit(services.config.rateLimits, services.metrics));
   app.use(
     "*",
     rejectUnknownQuery(() => app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "", version: API_VERSION } })),

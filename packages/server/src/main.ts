@@ -13,6 +13,7 @@ import { createDenoResolver, type HostResolver, NO_RESOLVER } from "./platform/d
 import { createErrorReporter } from "./platform/errors/index.ts";
 import { createCloudinaryProvider } from "./platform/images/cloudinary.ts";
 import { createSharedState } from "./platform/kv/index.ts";
+import { observeStore } from "./platform/kv/observer.ts";
 import { createLogger } from "./platform/logger.ts";
 import { createMetrics } from "./platform/metrics.ts";
 import { configSecrets, createRedactor } from "./platform/redact.ts";
@@ -38,7 +39,8 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
   const redact = createRedactor(configSecrets(config));
   const logger = createLogger(config.logLevel, { write: options.writeLog, redact });
   const dns = options.dns ?? createDenoResolver() ?? NO_RESOLVER;
-  const shared = createSharedState(config);
+  const whileDown = `rate limits let reads through and ${config.rateLimits.writesWhenStoreDown === "allow" ? "let writes through" : "refuse writes (503)"}`;
+  const shared = createSharedState(config, observeStore(metrics, logger, whileDown));
   if (shared.backend === "memory") {
     logger.info(
       "rate limits and nonces are kept in process (no UPSTASH_REDIS_REST_URL): right for one local process only",

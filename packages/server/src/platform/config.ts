@@ -73,6 +73,19 @@ const cloudinaryUrl = z.string().transform((text, ctx) => {
   };
 });
 
+// A rate limit as `<requests>/<window>`: `120/60s`, `1000/1h`, `20/1m` (s, m, h or d).
+const WINDOW_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+const rateLimit = z.string().transform((text, ctx) => {
+  const match = /^\s*(\d{1,7})\s*\/\s*(\d{1,6})\s*([smhd])\s*$/.exec(text);
+  const limit = Number(match?.[1]);
+  const windowSeconds = Number(match?.[2]) * WINDOW_UNITS[(match?.[3] ?? "s") as keyof typeof WINDOW_UNITS];
+  if (!match || limit < 1 || windowSeconds < 1 || windowSeconds > 86_400) {
+    ctx.addIssue({ code: "custom", message: "must be <requests>/<window>, e.g. 120/60s or 1000/1h (window 1s to 1d)" });
+    return z.NEVER;
+  }
+  return { limit, windowSeconds };
+});
+
 export const configSchema = z
   .object({
     DATABASE_URL: optionalUrl,
@@ -141,6 +154,23 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9:_.-]{1,64}$/)
       .default("storekeep"),
+    // After Redis fails, requests skip it for this long (then one request tries again), so an
+    // unreachable Redis costs at most one REDIS_TIMEOUT_MS wait per cooldown, not one per request.
+    REDIS_COOLDOWN_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+    // Proxies in front of the API that append to X-Forwarded-For (Supabase's gateway: 1). The
+    // client address is the hop the outermost of them appended; hops left of it are client-made.
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
+    // Rate limits per caller (API key, user, or IP address for anonymous calls) and route group.
+    RATE_LIMITS_ENABLED: flag.default(true),
+    RATE_LIMIT_READ: rateLimit.default({ limit: 600, windowSeconds: 60 }),
+    RATE_LIMIT_WRITE: rateLimit.default({ limit: 120, windowSeconds: 60 }),
+    // Reservations and orders: the routes that hold stock.
+    RATE_LIMIT_CHECKOUT: rateLimit.default({ limit: 30, windowSeconds: 60 }),
+    // When Redis cannot answer: reads always go through; writes too (`allow`, the default: Postgres
+    // keeps integrity, only the limit is lost) or they get 503 (`refuse`).
+    RATE_LIMIT_WRITES_WHEN_REDIS_DOWN: z.enum(["allow", "refuse"]).default("allow"),
+    // API key usage counters (requests per key, day, route and status) are kept this many days.
+    USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(400).default(90),
   })
   .refine((env) => !env.UPSTASH_REDIS_REST_URL === !env.UPSTASH_REDIS_REST_TOKEN, {
     message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together",
@@ -184,9 +214,17 @@ export const configSchema = z
             token: env.UPSTASH_REDIS_REST_TOKEN,
             timeoutMs: env.REDIS_TIMEOUT_MS,
             prefix: env.REDIS_KEY_PREFIX,
+            cooldownMs: env.REDIS_COOLDOWN_MS,
           }
         : undefined,
     redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+    rateLimits: {
+      enabled: env.RATE_LIMITS_ENABLED,
+      groups: { read: env.RATE_LIMIT_READ, write: env.RATE_LIMIT_WRITE, checkout: env.RATE_LIMIT_CHECKOUT },
+      writesWhenStoreDown: env.RATE_LIMIT_WRITES_WHEN_REDIS_DOWN,
+    },
+    usageRetentionDays: env.USAGE_RETENTION_DAYS,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   }))
   .refine((config) => config.jwtSecret || config.jwksUrl, {
     message: "set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL (or SUPABASE_URL) so tokens can be verified",

@@ -1,7 +1,7 @@
 // The in-process store: what `npm start` uses when no Redis is configured. Local-only: every
 // process (and every edge isolate) would keep its own counters and nonces.
 import { createMemoryCacheStore } from "./memory-cache.ts";
-import type { KeyValueStore, RateDecision, RateLimiter, RateRule, SharedState } from "./types.ts";
+import type { Counters, KeyValueStore, RateDecision, RateLimiter, RateRule, SharedState } from "./types.ts";
 
 interface Entry {
   value: string;
@@ -10,6 +10,7 @@ interface Entry {
 
 export function createMemoryState(now: () => number = Date.now): SharedState {
   const entries = new Map<string, Entry>();
+  const hashes = new Map<string, { fields: Map<string, number>; expiresAt: number }>();
 
   function live(key: string): Entry | undefined {
     const entry = entries.get(key);
@@ -26,6 +27,7 @@ export function createMemoryState(now: () => number = Date.now): SharedState {
   const sweep = setInterval(() => {
     const at = now();
     for (const [key, entry] of entries) if (entry.expiresAt <= at) entries.delete(key);
+    for (const [key, hash] of hashes) if (hash.expiresAt <= at) hashes.delete(key);
   }, 60_000);
   (sweep as { unref?: () => void }).unref?.();
 
@@ -74,5 +76,30 @@ export function createMemoryState(now: () => number = Date.now): SharedState {
     },
   };
 
-  return { backend: "memory", kv, rateLimiter, cache: createMemoryCacheStore(now), health: () => ({ ok: true }) };
+  const counters: Counters = {
+    add(key, field, by, expireAt) {
+      let hash = hashes.get(key);
+      if (!hash || hash.expiresAt <= now()) {
+        hash = { fields: new Map(), expiresAt: expireAt * 1000 };
+        hashes.set(key, hash);
+      }
+      hash.fields.set(field, (hash.fields.get(field) ?? 0) + by);
+    },
+    async flush() {},
+    async read(keys) {
+      return keys.map((key) => {
+        const hash = hashes.get(key);
+        return hash && hash.expiresAt > now() ? Object.fromEntries(hash.fields) : {};
+      });
+    },
+  };
+
+  return {
+    backend: "memory",
+    kv,
+    rateLimiter,
+    counters,
+    cache: createMemoryCacheStore(now),
+    health: () => ({ ok: true }),
+  };
 }

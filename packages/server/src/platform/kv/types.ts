@@ -35,6 +35,34 @@ export interface RateLimiter {
   limit(identifier: string, rule: RateRule): Promise<RateDecision>;
 }
 
+/**
+ * Counters kept in hashes (API key usage: one hash per key and day, one field per route and status).
+ * `add` only buffers: the Upstash store sends what is buffered together with its next command
+ * (the same auto-pipelined HTTP request as a rate-limit check) or within a second, so counting a
+ * request costs no round trip of its own. What is buffered when a process dies is lost.
+ */
+export interface Counters {
+  /** Adds `by` to `field` of hash `key`, which expires at `expireAt` (epoch seconds). */
+  add(key: string, field: string, by: number, expireAt: number): void;
+  /** Sends what this process has buffered, now. */
+  flush(): Promise<void>;
+  /** Every field of each hash (empty for a missing one), after sending this process's buffer. */
+  read(keys: string[]): Promise<Record<string, number>[]>;
+}
+
+/** Told about store failures (metrics and logs); the store itself never logs. */
+export interface StoreObserver {
+  /**
+   * A store call failed: `timeout` (no answer within REDIS_TIMEOUT_MS), `error` (an answer that
+   * was an error, or no connection), `skipped` (not tried: Redis failed moments ago).
+   */
+  failed(operation: string, reason: "timeout" | "error" | "skipped"): void;
+  /** Redis stopped answering (once per outage), with the first error. */
+  down(message: string): void;
+  /** Redis answers again. */
+  up(): void;
+}
+
 /** The store was unreachable or too slow: callers decide whether to fail open. */
 export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
@@ -65,6 +93,7 @@ export interface SharedState {
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
   cache: CacheStore;
+  counters: Counters;
   /** The last failure to reach the store, cleared by the next success (for /v1/ready). */
   health(): { ok: boolean; lastError?: string; since?: string };
 }

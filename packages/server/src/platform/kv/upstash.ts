@@ -1,15 +1,18 @@
 // Upstash Redis over REST (production), or a real Redis behind the local Upstash bridge. Every call
-// is bounded by `timeoutMs` and never retried, so an unreachable Redis costs a request at most that
-// long; the caller decides what a failure means (rate limits fail open, for instance).
+// is bounded by `timeoutMs` and never retried, and after a failure calls fail at once for
+// `cooldownMs` (then one call tries Redis again), so an unreachable Redis costs a request nothing
+// but the odd bounded wait; the caller decides what a failure means (rate limits fail open).
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import {
   type CacheStore,
+  type Counters,
   type KeyValueStore,
   type RateDecision,
   type RateLimiter,
   type RateRule,
   type SharedState,
+  type StoreObserver,
   StoreUnavailableError,
 } from "./types.ts";
 
@@ -20,7 +23,15 @@ export interface UpstashOptions {
   timeoutMs: number;
   /** Prefixes every key, so deployments (and test runs) sharing a Redis never collide. */
   prefix?: string;
+  /** After a failure, calls fail at once for this long; then one call at a time tries again. */
+  cooldownMs?: number;
+  /** How long counter increments wait for another command to ride along with (default 1 s). */
+  counterFlushMs?: number;
+  observer?: StoreObserver;
 }
+
+/** Distinct counter fields one process buffers at most (keys x routes x statuses of one second). */
+const MAX_BUFFERED_FIELDS = 10_000;
 
 export function createUpstashState(options: UpstashOptions): SharedState {
   const redis = new Redis({
@@ -32,43 +43,70 @@ export function createUpstashState(options: UpstashOptions): SharedState {
   });
   const prefix = options.prefix ?? "storekeep";
   const k = (key: string) => `${prefix}:${key}`;
+  const cooldownMs = options.cooldownMs ?? 5_000;
+  const observer = options.observer;
 
   let lastError: { message: string; since: string } | undefined;
-  async function call<T>(operation: () => Promise<T>): Promise<T> {
+  let retryAt = 0;
+  let probing = false;
+
+  /** Whether a call would be tried now (not inside the cooldown after a failure). */
+  const available = () => !lastError || (Date.now() >= retryAt && !probing);
+
+  async function call<T>(operation: string, run: () => Promise<T>, options_: { always?: boolean } = {}): Promise<T> {
+    const probe = lastError !== undefined && !options_.always;
+    if (probe) {
+      if (!available()) {
+        observer?.failed(operation, "skipped");
+        throw new StoreUnavailableError(`Redis is unavailable since ${lastError?.since}: ${lastError?.message}`);
+      }
+      probing = true;
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new StoreUnavailableError(`Redis did not answer within ${options.timeoutMs} ms`)),
-          options.timeoutMs,
-        );
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new StoreUnavailableError(`Redis did not answer within ${options.timeoutMs} ms`));
+        }, options.timeoutMs);
       });
-      const result = await Promise.race([operation(), timeout]);
-      lastError = undefined;
+      // `run` starts synchronously, so commands issued in the same tick share one HTTP request.
+      const result = await Promise.race([run(), timeout]);
+      if (lastError) {
+        lastError = undefined;
+        observer?.up();
+      }
       return result;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      lastError ??= { message, since: new Date().toISOString() };
+      observer?.failed(operation, timedOut ? "timeout" : "error");
+      if (!lastError) {
+        lastError = { message, since: new Date().toISOString() };
+        observer?.down(message);
+      }
+      retryAt = Date.now() + cooldownMs;
       throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(message);
     } finally {
       clearTimeout(timer);
+      if (probe) probing = false;
     }
   }
 
   const kv: KeyValueStore = {
-    get: (key) => call(() => redis.get<string>(k(key))),
+    get: (key) => call("get", () => redis.get<string>(k(key))),
     async set(key, value, opts) {
-      await call(() =>
+      await call("set", () =>
         opts?.ttlSeconds ? redis.set(k(key), value, { ex: opts.ttlSeconds }) : redis.set(k(key), value),
       );
     },
     async setIfAbsent(key, value, ttlSeconds) {
-      return (await call(() => redis.set(k(key), value, { nx: true, ex: ttlSeconds }))) === "OK";
+      return (await call("set", () => redis.set(k(key), value, { nx: true, ex: ttlSeconds }))) === "OK";
     },
-    del: (...keys) => call(() => redis.del(...keys.map(k))),
+    del: (...keys) => call("del", () => redis.del(...keys.map(k))),
     async incr(key, opts) {
-      if (!opts?.ttlSeconds) return call(() => redis.incr(k(key)));
-      const [value] = await call(() =>
+      if (!opts?.ttlSeconds) return call("incr", () => redis.incr(k(key)));
+      const [value] = await call("incr", () =>
         redis
           .multi()
           .incr(k(key))
@@ -77,8 +115,83 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       );
       return value;
     },
+    // Readiness asks Redis itself even inside the cooldown: /v1/ready reports what is true now.
     async ping() {
-      await call(() => redis.ping());
+      await call("ping", () => redis.ping(), { always: true });
+    },
+  };
+
+  // Counter increments wait here until the next command goes out (they ride in its pipeline)
+  // or until `counterFlushMs` passes.
+  const buffer = new Map<string, { expireAt: number; fields: Map<string, number> }>();
+  let bufferedFields = 0;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  function sendBuffered(): Promise<void> {
+    if (buffer.size === 0 || !available()) return Promise.resolve();
+    const batch = [...buffer];
+    buffer.clear();
+    bufferedFields = 0;
+    return call("counters", () => {
+      const writes: Promise<unknown>[] = [];
+      for (const [key, hash] of batch) {
+        for (const [field, by] of hash.fields) writes.push(redis.hincrby(k(key), field, by));
+        writes.push(redis.expireat(k(key), hash.expireAt));
+      }
+      return Promise.all(writes);
+    }).then(
+      () => undefined,
+      // Reported by `call`; the batch is dropped, as it may have been applied (at most once).
+      () => undefined,
+    );
+  }
+
+  function scheduleFlush() {
+    if (flushTimer) return;
+    const flushed = new Promise<void>((resolve) => {
+      flushTimer = setTimeout(() => {
+        flushTimer = undefined;
+        void sendBuffered().then(() => {
+          if (buffer.size > 0) scheduleFlush(); // Redis was cooling down: try again later
+          resolve();
+        });
+      }, options.counterFlushMs ?? 1_000);
+    });
+    (flushTimer as { unref?: () => void } | undefined)?.unref?.();
+    // On Supabase's edge runtime, keep the worker alive until the counts are sent.
+    (globalThis as { EdgeRuntime?: { waitUntil?: (promise: Promise<unknown>) => void } }).EdgeRuntime?.waitUntil?.(
+      flushed,
+    );
+  }
+
+  const counters: Counters = {
+    add(key, field, by, expireAt) {
+      let hash = buffer.get(key);
+      if (!hash) {
+        hash = { expireAt, fields: new Map() };
+        buffer.set(key, hash);
+      }
+      const current = hash.fields.get(field);
+      if (current === undefined) {
+        if (bufferedFields >= MAX_BUFFERED_FIELDS) {
+          observer?.failed("counters", "skipped");
+          return;
+        }
+        bufferedFields++;
+      }
+      hash.fields.set(field, (current ?? 0) + by);
+      scheduleFlush();
+    },
+    flush: () => sendBuffered(),
+    async read(keys) {
+      await sendBuffered();
+      if (keys.length === 0) return [];
+      const rows = await call("counters", () => {
+        const pipeline = redis.pipeline();
+        for (const key of keys) pipeline.hgetall(k(key));
+        return pipeline.exec<unknown[]>();
+      });
+      return rows.map(countsOf);
     },
   };
 
@@ -100,7 +213,9 @@ export function createUpstashState(options: UpstashOptions): SharedState {
         limiters.set(id, limiter);
       }
       const active = limiter;
-      const result = await call(() => active.limit(identifier));
+      // Buffered counts go out in the same tick as the check: one auto-pipelined request for both.
+      if (!lastError) void sendBuffered();
+      const result = await call("ratelimit", () => active.limit(identifier));
       return { success: result.success, limit: result.limit, remaining: result.remaining, resetAt: result.reset };
     },
   };
@@ -113,12 +228,12 @@ export function createUpstashState(options: UpstashOptions): SharedState {
   const cache: CacheStore = {
     async read(key, options) {
       if (options?.count === false) {
-        const [value, written] = await call(() =>
+        const [value, written] = await call("cache.peek", () =>
           redis.mget<[string | null, string | null]>(entryKey(key), markerKey(key)),
         );
         return { value, written };
       }
-      const [[value, written]] = await call(() =>
+      const [[value, written]] = await call("cache.read", () =>
         redis
           .pipeline()
           .mget<[string | null, string | null]>(entryKey(key), markerKey(key))
@@ -128,7 +243,7 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       return { value, written };
     },
     async write(key, value, ttlSeconds, marker) {
-      await call(() =>
+      await call("cache.write", () =>
         redis
           .pipeline()
           .set(entryKey(key), value, { ex: ttlSeconds })
@@ -141,14 +256,14 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       if (fields.length === 0) return;
       const pipeline = redis.pipeline();
       for (const [field, by] of fields) pipeline.hincrby(k(`c:s:${name}`), field, by);
-      await call(() => pipeline.exec());
+      await call("cache.count", () => pipeline.exec());
     },
     async counters(name) {
-      const hash = await call(() => redis.hgetall<Record<string, string>>(k(`c:s:${name}`)));
+      const hash = await call("cache.counters", () => redis.hgetall<Record<string, string>>(k(`c:s:${name}`)));
       return Object.fromEntries(Object.entries(hash ?? {}).map(([field, value]) => [field, Number(value)]));
     },
     async popular(limit, keep) {
-      const [, ranked] = await call(() =>
+      const [, ranked] = await call("cache.popular", () =>
         redis
           .pipeline()
           .zremrangebyrank(popularKey, 0, -(keep + 1))
@@ -167,6 +282,18 @@ export function createUpstashState(options: UpstashOptions): SharedState {
     kv,
     rateLimiter,
     cache,
+    counters,
     health: () => (lastError ? { ok: false, lastError: lastError.message, since: lastError.since } : { ok: true }),
   };
+}
+
+/** HGETALL's reply as field -> count: an object, or a flat [field, value, ...] array without deserialization. */
+function countsOf(reply: unknown): Record<string, number> {
+  const counts: Record<string, number> = {};
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) counts[String(reply[i])] = Number(reply[i + 1]);
+  } else if (reply && typeof reply === "object") {
+    for (const [field, value] of Object.entries(reply)) counts[field] = Number(value);
+  }
+  return counts;
 }
