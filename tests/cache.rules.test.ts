@@ -30,6 +30,35 @@ describe(`cache invalidation rules on ${engine}`, () => {
     expect(rows).toEqual(fromCode);
   });
 
+  it("an event of every counted topic moves its generation (the trigger's filter admits them all)", async () => {
+    const moved = await ctx.db
+      .transaction(async (tx) => {
+        // Fire the deferred trigger now, then roll everything back.
+        await tx.query("set constraints private.events_after_insert_bump_cache_generations immediate");
+        const before = await tx.query<{ key: string; generation: string }>(
+          "select key, generation from private.cache_generations",
+        );
+        await tx.query(
+          `insert into private.events (topic, payload)
+           select t.topic, jsonb_build_object('id', gen_random_uuid(), 'product_id', gen_random_uuid())
+             from private.cache_topics t`,
+        );
+        const after = await tx.query<{ key: string; generation: string }>(
+          "select key, generation from private.cache_generations",
+        );
+        const old = new Map(before.rows.map((row) => [row.key, Number(row.generation)]));
+        const { rows } = await tx.query<{ topic: string }>("select topic from private.cache_topics order by topic");
+        const result = rows.map(({ topic }) => ({
+          topic,
+          moved: Number(after.rows.find((row) => row.key === topic)?.generation ?? 0) === (old.get(topic) ?? 0) + 1,
+        }));
+        throw Object.assign(new Error("roll back"), { result });
+      })
+      .catch((error: { result?: { topic: string; moved: boolean }[] }) => error.result);
+    expect(moved?.length).toBeGreaterThan(0);
+    expect(moved?.filter((row) => !row.moved)).toEqual([]);
+  });
+
   it("a rule naming a product field names one its topic's payload has", () => {
     for (const rule of cacheRules.filter((each) => each.product)) {
       const type = [...catalogEventTypes, ...imageEventTypes].find((each) => each.topic === rule.topic);

@@ -82,10 +82,14 @@ $$;
 comment on function private.bump_cache_generations() is
   'Constraint trigger (deferred, after insert on private.events): moves the cache generations of the transaction''s events.';
 
+-- The WHEN clause keeps every other event (stock, orders: the hot paths) from even queueing the
+-- trigger; tests/cache.rules.test.ts checks it admits every topic of private.cache_topics.
 create constraint trigger events_after_insert_bump_cache_generations
   after insert on private.events
   deferrable initially deferred
-  for each row execute function private.bump_cache_generations();
+  for each row
+  when (split_part(new.topic, '.', 1) in ('product', 'variant', 'brand', 'category'))
+  execute function private.bump_cache_generations();
 
 -- What the read path asks, in one round trip: the sum of the counters of `topics` (it only grows,
 -- so any bump changes it), and, for one product (by id or by handle, whoever may see it), that

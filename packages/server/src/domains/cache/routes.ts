@@ -5,7 +5,7 @@ import { CacheStatsSchema } from "./schemas.ts";
 const { secured } = routesFor("cache");
 
 const getCacheStats = secured(
-  { role: "manager" },
+  { role: "manager", scope: "catalog:read" },
   {
     operationId: "getCacheStats",
     method: "get",

@@ -33,18 +33,21 @@ const writeErrors = {
 
 export const productRoutes = createRouter();
 
-const listProductsRoute = open({
-  operationId: "listProducts",
-  method: "get",
-  path: "/products",
-  summary: "Products, filtered, searched and sorted (anyone: published only; viewer and up: all)",
-  request: { query: ProductListQuerySchema },
-  responses: { 200: jsonResponse("A page of products", pageSchema(ProductSchema)), ...commonErrors },
-});
+const listProductsRoute = open(
+  {
+    operationId: "listProducts",
+    method: "get",
+    path: "/products",
+    summary: "Products, filtered, searched and sorted (anyone: published only; viewer and up: all)",
+    request: { query: ProductListQuerySchema },
+    responses: { 200: jsonResponse("A page of products", pageSchema(ProductSchema)), ...commonErrors },
+  },
+  "catalog:read",
+);
 productRoutes.openapi(listProductsRoute, (c) => cachedJson(c, catalogReads.products, c.req.valid("query")));
 
 const createProductRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "createProduct",
     method: "post",
@@ -71,30 +74,40 @@ productRoutes.openapi(createProductRoute, async (c) => {
 });
 
 // Before /products/{id}, which would otherwise take "by-handle" for an id.
-const getProductByHandleRoute = open({
-  operationId: "getProductByHandle",
-  method: "get",
-  path: "/products/by-handle/{handle}",
-  summary: "One product with its variants, by its handle",
-  request: { params: ProductHandleParamSchema },
-  responses: { 200: productResponse("The product"), 404: errorResponse("No product has this handle"), ...commonErrors },
-});
+const getProductByHandleRoute = open(
+  {
+    operationId: "getProductByHandle",
+    method: "get",
+    path: "/products/by-handle/{handle}",
+    summary: "One product with its variants, by its handle",
+    request: { params: ProductHandleParamSchema },
+    responses: {
+      200: productResponse("The product"),
+      404: errorResponse("No product has this handle"),
+      ...commonErrors,
+    },
+  },
+  "catalog:read",
+);
 productRoutes.openapi(getProductByHandleRoute, (c) =>
   cachedJson(c, catalogReads.productByHandle, { handle: c.req.valid("param").handle }),
 );
 
-const getProductRoute = open({
-  operationId: "getProduct",
-  method: "get",
-  path: "/products/{id}",
-  summary: "One product with its variants",
-  request: { params: IdParamSchema },
-  responses: { 200: productResponse("The product"), 404: errorResponse("No such product"), ...commonErrors },
-});
+const getProductRoute = open(
+  {
+    operationId: "getProduct",
+    method: "get",
+    path: "/products/{id}",
+    summary: "One product with its variants",
+    request: { params: IdParamSchema },
+    responses: { 200: productResponse("The product"), 404: errorResponse("No such product"), ...commonErrors },
+  },
+  "catalog:read",
+);
 productRoutes.openapi(getProductRoute, (c) => cachedJson(c, catalogReads.product, { id: c.req.valid("param").id }));
 
 const updateProductRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "updateProduct",
     method: "patch",
@@ -113,7 +126,7 @@ productRoutes.openapi(updateProductRoute, async (c) => {
 });
 
 const deleteProductRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "catalog:write" },
   {
     operationId: "deleteProduct",
     method: "delete",
@@ -131,7 +144,7 @@ productRoutes.openapi(deleteProductRoute, async (c) => {
 
 const statusChange = (action: "publish" | "unpublish" | "archive", summary: string) =>
   secured(
-    { role: "manager" },
+    { role: "manager", scope: "catalog:write" },
     {
       operationId: `${action}Product`,
       method: "post",
@@ -147,7 +160,7 @@ const statusChange = (action: "publish" | "unpublish" | "archive", summary: stri
   );
 
 const publishProductRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "catalog:write" },
   {
     operationId: "publishProduct",
     method: "post",
