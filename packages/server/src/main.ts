@@ -1,4 +1,5 @@
 import { cacheRules, createApp } from "./app.ts";
+import { apiKeyWarnings } from "./domains/api-keys/alerts.ts";
 import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createApiKeyVerifier } from "./http/api-keys.ts";
@@ -69,6 +70,7 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
         }),
     }),
     optionalReadiness: { redis: () => shared.kv.ping() },
+    warnings: { api_keys: () => apiKeyWarnings(db, config.apiKeys) },
     readiness: {
       database: async () => {
         await db.query("select 1");
