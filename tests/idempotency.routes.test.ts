@@ -186,15 +186,33 @@ const routeNamed = (name: string) => {
 const bulkRoute = routeNamed("POST /products/bulk");
 const importRoute = routeNamed("POST /products/import");
 
-const send = (route: CreatingRoute, body: unknown, key?: string, as: AppRole = route.as) =>
+const send = (
+  route: CreatingRoute,
+  body: unknown,
+  key?: string,
+  as: AppRole = route.as,
+  headers: Record<string, string> = {},
+) =>
   api().request("POST", route.path(), {
     as,
     body,
     headers: {
+      ...headers,
       ...(key ? { "idempotency-key": key } : {}),
       ...(route.contentType ? { "content-type": route.contentType } : {}),
     },
   });
+
+// Item 16's guard: a created resource is one the client can follow. The gateway strips its prefix
+// (`/functions/v1` on Supabase and in `npm start`) and announces it; the Location must be the path
+// the client called, and GET on it (through the gateway) must answer 200.
+const GATEWAY = { "x-forwarded-prefix": "/functions/v1" };
+async function expectFollowable(location: string | null, as: AppRole) {
+  expect(location).toMatch(/^\/functions\/v1\/api\/v1\//);
+  const followed = await api().request("GET", (location ?? "").replace(/^\/functions\/v1\/api/, ""), { as });
+  expect(followed.status, `GET ${location}: ${followed.text}`).toBe(200);
+  return followed;
+}
 const created = (route: CreatingRoute, json: any) => (route.created ? route.created(json) : json.id);
 const jobCount = async () =>
   Number((await ctx.db.query<{ n: string }>("select count(*) as n from private.background_jobs")).rows[0]?.n);
@@ -227,6 +245,9 @@ const EXEMPT: Record<string, string> = {
  * Keyed routes whose requests are not JSON rows to count (multipart uploads, a browser upload's
  * confirmation, webhook actions that re-queue what exists): each has its own cases further down.
  */
+/** Of ACTION_CASES, those answering 201, whose cases follow their Location. */
+const LOCATED_ACTIONS = ["POST /v1/products/{id}/images", "POST /v1/products/{id}/images/confirm"];
+
 const ACTION_CASES = [
   "POST /v1/products/{id}/images",
   "POST /v1/products/{id}/images/{image_id}/replace",
@@ -262,6 +283,25 @@ describe(`every creating route in the OpenAPI document takes Idempotency-Key on 
       ]);
     expect(missing).toEqual([]);
   });
+
+  it("each POST answering 201 has a case that follows its Location", async () => {
+    const spec = (await api().request("GET", "/v1/openapi.json")).json as {
+      paths: Record<string, Record<string, { responses: object }>>;
+    };
+    const creating = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([method, operation]) => method === "post" && "201" in operation.responses)
+        .map(() => `POST ${path.replace(/^\/api/, "")}`),
+    );
+    const located = new Set([
+      ...routes
+        .filter((route) => (route.status ?? 201) === 201)
+        .map((route) => route.name.replace(/^POST /, "POST /v1")),
+      ...LOCATED_ACTIONS,
+    ]);
+    expect(creating.length).toBeGreaterThan(10);
+    expect(creating.filter((name) => !located.has(name))).toEqual([]);
+  });
 });
 
 describe.each(routes)(`Idempotency-Key on $name on ${engine}`, (route) => {
@@ -291,6 +331,12 @@ describe.each(routes)(`Idempotency-Key on $name on ${engine}`, (route) => {
     expect(other.json.errors[0].field).toBe("header.idempotency-key");
     expect(await route.count("other-b")).toBe(0);
     expect(await route.count("other")).toBe(rows);
+  });
+
+  it.skipIf(status !== 201)("answers a Location with the called path, which GET follows", async () => {
+    const response = await send(route, route.body("located"), undefined, route.as, GATEWAY);
+    expect(response.status, response.text).toBe(201);
+    await expectFollowable(response.headers.get("location"), route.as);
   });
 
   it("without a key, two requests create two rows", async () => {
@@ -515,7 +561,10 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
     const form = new FormData();
     form.append("file", new Blob([new Uint8Array(bytes)], { type: "image/png" }), "photo.png");
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    const headers: Record<string, string> = { authorization: `Bearer ${await mintStaffToken(TEST_SECRET, "staff")}` };
+    const headers: Record<string, string> = {
+      ...GATEWAY,
+      authorization: `Bearer ${await mintStaffToken(TEST_SECRET, "staff")}`,
+    };
     if (key) headers["idempotency-key"] = key;
     const response = await images.app.request(`/api${path}`, { method: "POST", body: form, headers });
     const text = await response.text();
@@ -528,6 +577,7 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
     const uploads = uploadsAtProvider();
     const first = await postFile(`/v1/products/${productId}/images`, bytes, "image-same");
     expect(first.status, first.text).toBe(201);
+    expect((await expectFollowable(first.headers.get("location"), "staff")).json.id).toBe(first.json.id);
     const again = await postFile(`/v1/products/${productId}/images`, bytes, "image-same");
     expect(again.status).toBe(201);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
@@ -583,7 +633,7 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
         headers: key ? { "idempotency-key": key } : {},
       });
     const first = await sign({ product_id: productId }, "sign-same");
-    expect(first.status, first.text).toBe(201);
+    expect(first.status, first.text).toBe(200);
     const again = await sign({ product_id: productId }, "sign-same");
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.json).toEqual(first.json);
@@ -608,10 +658,11 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
       images.request("POST", `/v1/products/${productId}/images/confirm`, {
         as: "staff",
         body,
-        headers: { "idempotency-key": key },
+        headers: { ...GATEWAY, "idempotency-key": key },
       });
     const first = await confirm({ upload, alt_text: "first" }, "confirm-same");
     expect(first.status, first.text).toBe(201);
+    expect((await expectFollowable(first.headers.get("location"), "staff")).json.id).toBe(first.json.id);
     const again = await confirm({ upload, alt_text: "first" }, "confirm-same");
     expect(again.status).toBe(201);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
