@@ -75,24 +75,27 @@ const KeyAndIfMatchSchema = IfMatchHeaderSchema.extend(IdempotencyKeyHeaderSchem
 
 export const imageRoutes = createRouter();
 
-const listProductImagesRoute = open({
-  operationId: "listProductImages",
-  method: "get",
-  path: "/products/{id}/images",
-  summary: "A product's images in gallery order, with delivery URLs (anyone: published products; viewer and up: all)",
-  request: { params: IdParamSchema },
-  responses: {
-    200: jsonResponse("The images", ImageListSchema),
-    404: errorResponse("No such product"),
-    ...commonErrors,
+const listProductImagesRoute = open(
+  {
+    operationId: "listProductImages",
+    method: "get",
+    path: "/products/{id}/images",
+    summary: "A product's images in gallery order, with delivery URLs (anyone: published products; viewer and up: all)",
+    request: { params: IdParamSchema },
+    responses: {
+      200: jsonResponse("The images", ImageListSchema),
+      404: errorResponse("No such product"),
+      ...commonErrors,
+    },
   },
-});
+  "catalog:read",
+);
 imageRoutes.openapi(listProductImagesRoute, async (c) =>
   c.json({ data: await listImages(c.var.services, c.var.caller.claims, c.req.valid("param").id) }, 200),
 );
 
 const uploadProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "uploadProductImage",
     method: "post",
@@ -122,7 +125,7 @@ imageRoutes.openapi(uploadProductImageRoute, async (c) => {
 });
 
 const signImageUploadRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "signImageUpload",
     method: "post",
@@ -150,7 +153,7 @@ imageRoutes.openapi(signImageUploadRoute, async (c) => {
 });
 
 const confirmProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "confirmProductImage",
     method: "post",
@@ -200,7 +203,7 @@ imageRoutes.openapi(getProductImageRoute, async (c) => {
 });
 
 const updateProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "updateProductImage",
     method: "patch",
@@ -220,7 +223,7 @@ imageRoutes.openapi(updateProductImageRoute, async (c) => {
 });
 
 const reorderProductImagesRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "reorderProductImages",
     method: "post",
@@ -241,7 +244,7 @@ imageRoutes.openapi(reorderProductImagesRoute, async (c) => {
 });
 
 const replaceProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "replaceProductImage",
     method: "post",
@@ -272,7 +275,7 @@ imageRoutes.openapi(replaceProductImageRoute, async (c) => {
 });
 
 const listProductImageVersionsRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "catalog:read" },
   {
     operationId: "listProductImageVersions",
     method: "get",
@@ -291,7 +294,7 @@ imageRoutes.openapi(listProductImageVersionsRoute, async (c) => {
 });
 
 const restoreProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "restoreProductImage",
     method: "post",
@@ -311,7 +314,7 @@ imageRoutes.openapi(restoreProductImageRoute, async (c) => {
 });
 
 const deleteProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "deleteProductImage",
     method: "delete",

@@ -15,7 +15,7 @@ const writeErrors = {
 export const variantRoutes = createRouter();
 
 const addVariantRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "addVariant",
     method: "post",
@@ -63,7 +63,7 @@ variantRoutes.openapi(getVariantRoute, async (c) => {
 });
 
 const updateVariantRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "updateVariant",
     method: "patch",
@@ -82,7 +82,7 @@ variantRoutes.openapi(updateVariantRoute, async (c) => {
 });
 
 const deleteVariantRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "deleteVariant",
     method: "delete",

@@ -13,7 +13,7 @@ const { secured } = routesFor("inventory");
 export const locationRoutes = createRouter();
 
 const createLocationRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "inventory:write" },
   {
     operationId: "createLocation",
     method: "post",
@@ -40,7 +40,7 @@ locationRoutes.openapi(createLocationRoute, async (c) => {
 });
 
 const listLocationsRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "listLocations",
     method: "get",
@@ -81,7 +81,7 @@ locationRoutes.openapi(getLocationRoute, async (c) => {
 });
 
 const updateLocationRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "inventory:write" },
   {
     operationId: "updateLocation",
     method: "patch",

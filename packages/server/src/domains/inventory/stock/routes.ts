@@ -51,7 +51,7 @@ function idempotencyKey(header: string | undefined, body: string | undefined): s
 }
 
 const adjustStockRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "inventory:write" },
   {
     operationId: "adjustStock",
     method: "post",
@@ -78,7 +78,7 @@ stockRoutes.openapi(adjustStockRoute, async (c) => {
 });
 
 const transferStockRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "inventory:write" },
   {
     operationId: "transferStock",
     method: "post",
@@ -136,7 +136,7 @@ stockRoutes.openapi(getStockTransferRoute, async (c) =>
 );
 
 const setStockLevelPolicyRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "inventory:write" },
   {
     operationId: "setStockLevelPolicy",
     method: "patch",
@@ -155,7 +155,7 @@ stockRoutes.openapi(setStockLevelPolicyRoute, async (c) =>
 );
 
 const getStockStatusRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getStockStatus",
     method: "get",
@@ -187,7 +187,7 @@ stockRoutes.openapi(getStockStatusRoute, async (c) => {
 });
 
 const getStockHistoryRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getStockHistory",
     method: "get",
@@ -213,7 +213,7 @@ stockRoutes.openapi(getStockHistoryRoute, async (c) => {
 });
 
 const verifyStockLedgerRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "inventory:write" },
   {
     operationId: "verifyStockLedger",
     method: "post",
