@@ -43,7 +43,7 @@ variantRoutes.openapi(addVariantRoute, async (c) => {
 });
 
 const getVariantRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "catalog:read" },
   {
     operationId: "getVariant",
     method: "get",

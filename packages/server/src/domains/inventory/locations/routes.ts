@@ -61,7 +61,7 @@ locationRoutes.openapi(listLocationsRoute, async (c) => {
 });
 
 const getLocationRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getLocation",
     method: "get",

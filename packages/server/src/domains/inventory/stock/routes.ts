@@ -106,7 +106,7 @@ stockRoutes.openapi(transferStockRoute, async (c) => {
 });
 
 const getStockMovementRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getStockMovement",
     method: "get",
@@ -121,7 +121,7 @@ stockRoutes.openapi(getStockMovementRoute, async (c) =>
 );
 
 const getStockTransferRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getStockTransfer",
     method: "get",
