@@ -243,12 +243,17 @@ const EXEMPT: Record<string, string> = {
   "POST /v1/webhooks/inbound/{source}": "Standard Webhooks: the sender's webhook-id is the idempotency key",
 };
 
+/** Routes answering 201 outside `routes` whose cases below follow their Location. */
+const LOCATED_ELSEWHERE = [
+  "POST /v1/products/{id}/images",
+  "POST /v1/products/{id}/images/confirm",
+  "POST /v1/api-keys",
+];
+
 /**
  * Keyed routes whose requests are not JSON rows to count (multipart uploads, a browser upload's
  * confirmation, webhook actions that re-queue what exists): each has its own cases further down.
  */
-/** Of ACTION_CASES, those answering 201, whose cases follow their Location. */
-const LOCATED_ACTIONS = ["POST /v1/products/{id}/images", "POST /v1/products/{id}/images/confirm"];
 
 const ACTION_CASES = [
   "POST /v1/products/{id}/images",
@@ -299,7 +304,7 @@ describe(`every creating route in the OpenAPI document takes Idempotency-Key on 
       ...routes
         .filter((route) => (route.status ?? 201) === 201)
         .map((route) => route.name.replace(/^POST /, "POST /v1")),
-      ...LOCATED_ACTIONS,
+      ...LOCATED_ELSEWHERE,
     ]);
     expect(creating.length).toBeGreaterThan(10);
     expect(creating.filter((name) => !located.has(name))).toEqual([]);
@@ -687,6 +692,18 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
     expect(await imageCount(productId)).toBe(1);
     // Uploads that lost the race were deleted at the provider (an asset is a bytes and a metadata file).
     expect((await local.files()).length - before).toBe(2);
+  });
+});
+
+describe(`Location of the routes answering 201 outside \`routes\` on ${engine}`, () => {
+  it("POST /v1/api-keys answers a Location with the called path, which GET follows", async () => {
+    const created = await api().request("POST", "/v1/api-keys", {
+      as: "admin",
+      body: { name: "located", scopes: ["inventory:read"], role_cap: "viewer" },
+      headers: GATEWAY,
+    });
+    expect(created.status, created.text).toBe(201);
+    expect((await expectFollowable(created.headers.get("location"), "admin")).json.id).toBe(created.json.id);
   });
 });
 
