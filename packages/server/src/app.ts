@@ -5,7 +5,8 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
-import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { apiKeyAlertConstraints, apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { apiKeyEventTypes } from "./domains/api-keys/events.ts";
 import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
@@ -55,6 +56,7 @@ export const API_VERSION = "1.0.0";
  * emits without an entry here fails tests/webhooks.event-catalogue.test.ts.
  */
 export const eventTypes: readonly EventType[] = [
+  ...apiKeyEventTypes,
   ...catalogEventTypes,
   ...imageEventTypes,
   ...inventoryEventTypes,
@@ -70,6 +72,7 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...apiKeyConstraints,
+  ...apiKeyAlertConstraints,
   ...catalogConstraints,
   ...imageConstraints,
   ...webhookConstraints,
@@ -96,6 +99,8 @@ const ALLOWED_HEADERS = [
 export interface AppOptions {
   /** Request metrics middleware (default on; bench/http turns it off to measure its cost). */
   httpMetrics?: boolean;
+  /** The request log line (default on; bench/http turns it off to measure its cost). */
+  requestLog?: boolean;
 }
 
 /** The `api` edge function: every route under `/api/v1`, the same on Deno and Node. */
@@ -109,7 +114,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
     c.set("constraints", constraintRules);
     await next();
   });
-  app.use("*", requestLog);
+  if (options.requestLog !== false) app.use("*", requestLog);
   app.use("*", bodyLimits());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
