@@ -6,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
@@ -95,6 +96,8 @@ const ALLOWED_HEADERS = [
 export interface AppOptions {
   /** Request metrics middleware (default on; bench/http turns it off to measure its cost). */
   httpMetrics?: boolean;
+  /** The request log line (default on; bench/http turns it off to measure its cost). */
+  requestLog?: boolean;
 }
 
 /** The `api` edge function: every route under `/api/v1`, the same on Deno and Node. */
@@ -108,7 +111,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
     c.set("constraints", constraintRules);
     await next();
   });
-  app.use("*", requestLog);
+  if (options.requestLog !== false) app.use("*", requestLog);
   app.use("*", bodyLimits());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
@@ -158,6 +161,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
 
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
+  app.route("/v1", apiKeyRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", imageRoutes);
   app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
@@ -171,6 +175,13 @@ export function createApp(services: Services, options: AppOptions = {}) {
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "A Supabase access token; staff roles come from its `app_role` claim.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Api-Key",
+    description:
+      "A server's API key (`sk_live_…`), holding the scope the route lists and acting with at most its role cap. Writes must be signed (X-Request-Timestamp, X-Request-Nonce, X-Request-Signature: see the README, Signed requests).",
   });
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",
