@@ -6,6 +6,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { recordApiKeyUsage } from "./domains/api-keys/usage/record.ts";
+import { apiKeyUsageRoutes } from "./domains/api-keys/usage/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
@@ -149,6 +151,8 @@ export function createApp(services: Services, options: AppOptions = {}) {
     }),
   );
   app.use("*", authenticate);
+  // Ahead of the rate limit, so a key's refused requests (429) count in its usage too.
+  app.use("*", recordApiKeyUsage(services.config.usageRetentionDays));
   // After authentication: the caller (key, user, or address when anonymous) owns the counter.
   if (services.config.rateLimits.enabled) app.use("*", rateLimit(services.config.rateLimits, services.metrics));
   app.use(
@@ -165,6 +169,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);
+  app.route("/v1", apiKeyUsageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
