@@ -7,7 +7,8 @@ import { createApp } from "../packages/server/src/app.ts";
 import { createServices } from "../packages/server/src/main.ts";
 import { LOCAL_JWT_SECRET, loadConfig } from "../packages/server/src/platform/config.ts";
 import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
-import { compareRows, interleave, printTable, type Row, scratchDatabase } from "./lib.ts";
+import type { Db } from "../packages/server/src/platform/db/types.ts";
+import { type Budget, compareRows, interleave, printTable, type Row, type Sample, scratchDatabase } from "./lib.ts";
 
 export const description =
   "100k products through POST /products/import vs. a plain COPY of the same rows; a filtered, searched list vs. a bare query";
@@ -30,7 +31,7 @@ interface Item {
   variants: { sku: string; price_amount: number; currency: string; options: Record<string, string> }[];
 }
 
-function makeItems(count: number): Item[] {
+export function makeItems(count: number): Item[] {
   return Array.from({ length: count }, (_, i) => {
     const adjective = ADJECTIVES[i % ADJECTIVES.length] as string;
     const noun = NOUNS[Math.floor(i / ADJECTIVES.length) % NOUNS.length] as string;
@@ -53,101 +54,112 @@ const slug = (text: string) =>
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-|-$/g, "");
 
-export default async function catalog(args: string[]): Promise<void> {
-  const count = Number(args[0] ?? 100_000);
-  const workers = Number(args[1] ?? 2);
-  const scratch = await scratchDatabase("catalog");
-  const db = createPostgresDb(scratch.url, { max: workers + 4, applicationName: "storekeep-bench" });
-  const pool = new pg.Pool({ connectionString: scratch.url, max: 4, application_name: "storekeep-bench" });
-  const sql = postgres(scratch.url, { max: 1, onnotice: () => {} });
-  pool.on("error", () => {});
+export interface CatalogRun {
+  count: number;
+  importSeconds: number;
+  stagedSeconds: number;
+  copySeconds: number;
+  /** The list request of the search comparison and its root category. */
+  listPath: string;
+  root: string;
+}
+
+type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
+
+/**
+ * (a) `count` products through POST /products/import and the job's chunks with `workers` workers,
+ * then (b) the same rows by COPY into trigger-free, index-free tables of the same shape.
+ */
+export async function importAndCopy(
+  url: string,
+  db: Db,
+  pool: pg.Pool,
+  app: App,
+  count: number,
+  workers: number,
+): Promise<CatalogRun> {
+  await db.exec(`
+    insert into public.brands (name, handle) select 'Brand ' || n, 'brand-' || n from generate_series(0, ${BRANDS - 1}) n;
+    insert into public.categories (name, handle) select 'Department ' || r, 'cat-' || r from generate_series(0, ${ROOTS - 1}) r;
+    insert into public.categories (name, handle, parent_id)
+      select 'Aisle ' || r || '.' || c, 'cat-' || r || '-' || c, (select id from public.categories where handle = 'cat-' || r)
+      from generate_series(0, ${ROOTS - 1}) r, generate_series(0, ${CHILDREN - 1}) c;
+    create schema bench_copy;
+    create table bench_copy.products (like public.products including defaults);
+    create table bench_copy.product_variants (like public.product_variants including defaults);
+  `);
+  const items = makeItems(count);
+  const jsonl = items.map((item) => JSON.stringify(item)).join("\n");
+
+  // (a) the import path: POST /products/import (parse, validate, stage) then the job's chunks,
+  // as a staff user with RLS, triggers, audit and outbox, until GET /jobs/{id} says completed.
+  const staff = `Bearer ${await mintStaffToken(LOCAL_JWT_SECRET, "staff")}`;
+  const importStarted = performance.now();
+  const response = await app.request("/api/v1/products/import", {
+    method: "POST",
+    headers: { authorization: staff, "content-type": "application/x-ndjson" },
+    body: jsonl,
+  });
+  if (response.status !== 202) throw new Error(`import: HTTP ${response.status} ${await response.text()}`);
+  const job = (await response.json()) as { id: string };
+  const staged = performance.now();
+  // The request already started one worker; more workers share the job's chunks (skip locked).
+  const { processImport } = await import("../packages/server/src/domains/catalog/transfer/service.ts");
+  const claims = { role: "authenticated" as const, sub: "00000000-0000-4000-8000-000000000004", app_role: "staff" };
+  const extra = Array.from({ length: workers - 1 }, () => processImport(db, claims, job.id));
+  let status: { status: string; done: number; failed: number } = { status: "queued", done: 0, failed: 0 };
+  while (status.status !== "completed") {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const polled = await app.request(`/api/v1/jobs/${job.id}`, { headers: { authorization: staff } });
+    status = (await polled.json()) as typeof status;
+    if (process.env.BENCH_DEBUG) console.log(status.done, ((performance.now() - importStarted) / 1000).toFixed(1));
+  }
+  await Promise.all(extra);
+  const importSeconds = (performance.now() - importStarted) / 1000;
+  if (status.done !== count) throw new Error(`import: ${status.done} done, ${status.failed} failed`);
+
+  // (b) the baseline: the same products and variants by COPY into plain tables of the same shape.
+  const ids = new Map<string, string>();
+  for (const { rows } of [
+    await pool.query("select id, handle from public.brands"),
+    await pool.query("select id, handle from public.categories"),
+  ]) {
+    for (const row of rows) ids.set(row.handle, row.id);
+  }
+  const productIds = items.map(() => crypto.randomUUID());
+  const productCsv = items
+    .map((item, i) =>
+      [
+        productIds[i] as string,
+        slug(item.title),
+        item.title,
+        item.description,
+        ids.get(item.brand) ?? null,
+        ids.get(item.category) ?? null,
+        "{}",
+      ]
+        .map(csv)
+        .join(","),
+    )
+    .join("\n");
+  const variantCsv = items
+    .map((item, i) => {
+      const variant = item.variants[0];
+      if (!variant) return "";
+      return [
+        productIds[i] as string,
+        variant.sku,
+        String(variant.price_amount),
+        variant.currency,
+        JSON.stringify(variant.options),
+      ]
+        .map(csv)
+        .join(",");
+    })
+    .join("\n");
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let copySeconds: number;
   try {
-    await migrate(db);
-    await db.exec(`
-      insert into public.brands (name, handle) select 'Brand ' || n, 'brand-' || n from generate_series(0, ${BRANDS - 1}) n;
-      insert into public.categories (name, handle) select 'Department ' || r, 'cat-' || r from generate_series(0, ${ROOTS - 1}) r;
-      insert into public.categories (name, handle, parent_id)
-        select 'Aisle ' || r || '.' || c, 'cat-' || r || '-' || c, (select id from public.categories where handle = 'cat-' || r)
-        from generate_series(0, ${ROOTS - 1}) r, generate_series(0, ${CHILDREN - 1}) c;
-      create schema bench_copy;
-      create table bench_copy.products (like public.products including defaults);
-      create table bench_copy.product_variants (like public.product_variants including defaults);
-    `);
-    const items = makeItems(count);
-    const jsonl = items.map((item) => JSON.stringify(item)).join("\n");
-    console.log(`scratch database migrated; ${count.toLocaleString("en-US")} products, ${workers} import worker(s)`);
-
-    // (a) the import path: POST /products/import (parse, validate, stage) then the job's chunks,
-    // as a staff user with RLS, triggers, audit and outbox, until GET /jobs/{id} says completed.
-    const services = createServices(
-      loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", RATE_LIMITS_ENABLED: "false" }),
-      { db },
-    );
-    const app = createApp(services);
-    const staff = `Bearer ${await mintStaffToken(LOCAL_JWT_SECRET, "staff")}`;
-    const importStarted = performance.now();
-    const response = await app.request("/api/v1/products/import", {
-      method: "POST",
-      headers: { authorization: staff, "content-type": "application/x-ndjson" },
-      body: jsonl,
-    });
-    if (response.status !== 202) throw new Error(`import: HTTP ${response.status} ${await response.text()}`);
-    const job = (await response.json()) as { id: string };
-    const staged = performance.now();
-    // The request already started one worker; more workers share the job's chunks (skip locked).
-    const { processImport } = await import("../packages/server/src/domains/catalog/transfer/service.ts");
-    const claims = { role: "authenticated" as const, sub: "00000000-0000-4000-8000-000000000004", app_role: "staff" };
-    const extra = Array.from({ length: workers - 1 }, () => processImport(db, claims, job.id));
-    let status: { status: string; done: number; failed: number } = { status: "queued", done: 0, failed: 0 };
-    while (status.status !== "completed") {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const polled = await app.request(`/api/v1/jobs/${job.id}`, { headers: { authorization: staff } });
-      status = (await polled.json()) as typeof status;
-      if (process.env.BENCH_DEBUG) console.log(status.done, ((performance.now() - importStarted) / 1000).toFixed(1));
-    }
-    await Promise.all(extra);
-    const importSeconds = (performance.now() - importStarted) / 1000;
-    if (status.done !== count) throw new Error(`import: ${status.done} done, ${status.failed} failed`);
-
-    // (b) the baseline: the same products and variants by COPY into plain tables of the same shape.
-    const ids = new Map<string, string>();
-    for (const { rows } of [
-      await pool.query("select id, handle from public.brands"),
-      await pool.query("select id, handle from public.categories"),
-    ]) {
-      for (const row of rows) ids.set(row.handle, row.id);
-    }
-    const productIds = items.map(() => crypto.randomUUID());
-    const productCsv = items
-      .map((item, i) =>
-        [
-          productIds[i] as string,
-          slug(item.title),
-          item.title,
-          item.description,
-          ids.get(item.brand) ?? null,
-          ids.get(item.category) ?? null,
-          "{}",
-        ]
-          .map(csv)
-          .join(","),
-      )
-      .join("\n");
-    const variantCsv = items
-      .map((item, i) => {
-        const variant = item.variants[0];
-        if (!variant) return "";
-        return [
-          productIds[i] as string,
-          variant.sku,
-          String(variant.price_amount),
-          variant.currency,
-          JSON.stringify(variant.options),
-        ]
-          .map(csv)
-          .join(",");
-      })
-      .join("\n");
     const copyStarted = performance.now();
     await sql.begin(async (tx) => {
       const products =
@@ -156,69 +168,99 @@ export default async function catalog(args: string[]): Promise<void> {
         products.end(productCsv, (error?: Error | null) => (error ? reject(error) : resolve())),
       );
       const variants =
-        await tx`copy bench_copy.product_variants (product_id, sku, price_amount, currency, options) from stdin with (format csv)`.writable();
+        await tx`copy bench_copy.product_variants (product_id, sku, price_amount, currency, options, position) from stdin with (format csv)`.writable();
       await new Promise<void>((resolve, reject) =>
         variants.end(variantCsv, (error?: Error | null) => (error ? reject(error) : resolve())),
       );
     });
-    const copySeconds = (performance.now() - copyStarted) / 1000;
-    const copied = (await pool.query<{ n: number }>("select count(*)::int as n from bench_copy.product_variants"))
-      .rows[0]?.n;
-    if (copied !== count) throw new Error(`copy: ${copied} variants`);
+    copySeconds = (performance.now() - copyStarted) / 1000;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const copied = (await pool.query<{ n: number }>("select count(*)::int as n from bench_copy.product_variants")).rows[0]
+    ?.n;
+  if (copied !== count) throw new Error(`copy: ${copied} variants`);
+  await pool.query("analyze");
+  const root = ids.get("cat-0") as string;
+  return {
+    count,
+    importSeconds,
+    stagedSeconds: (staged - importStarted) / 1000,
+    copySeconds,
+    listPath: `/api/v1/products?q=blue%20tsh&category_id=${root}&price_max=10000&limit=50`,
+    root,
+  };
+}
 
+/** (c) a filtered, searched product list through the app vs. a bare query for the same rows. */
+export async function searchComparison(
+  app: App,
+  pool: pg.Pool,
+  run: CatalogRun,
+  budget: Budget & { rounds: number },
+): Promise<{ subject: Sample[]; baseline: Sample[]; rows: number }> {
+  const viewer = `Bearer ${await mintStaffToken(LOCAL_JWT_SECRET, "viewer")}`;
+  const viaApi = async () => {
+    const listed = await app.request(run.listPath, { headers: { authorization: viewer } });
+    if (listed.status !== 200) throw new Error(`list: HTTP ${listed.status}`);
+    await listed.text();
+  };
+  const bare = async () => {
+    await pool.query(
+      `select p.id, p.title from public.products p, to_tsquery('simple', 'blue:* & tsh:*') q
+       where p.deleted_at is null and p.search @@ q
+         and p.category_id in (select c.id from public.categories c where c.path @> array[$1::uuid])
+         and exists (select 1 from public.product_variants v where v.product_id = p.id and v.deleted_at is null and v.price_amount <= 10000)
+       order by ts_rank(p.search, q) desc, p.id desc limit 50`,
+      [run.root],
+    );
+  };
+  const matched = await app.request(run.listPath, { headers: { authorization: viewer } });
+  const page = (await matched.json()) as { data: unknown[] };
+  return { ...(await interleave(viaApi, bare, budget)), rows: page.data.length };
+}
+
+export default async function catalog(args: string[]): Promise<void> {
+  const count = Number(args[0] ?? 100_000);
+  const workers = Number(args[1] ?? 2);
+  const scratch = await scratchDatabase("catalog");
+  const db = createPostgresDb(scratch.url, { max: workers + 4, applicationName: "storekeep-bench" });
+  const pool = new pg.Pool({ connectionString: scratch.url, max: 4, application_name: "storekeep-bench" });
+  pool.on("error", () => {});
+  try {
+    await migrate(db);
+    console.log(`scratch database migrated; ${count.toLocaleString("en-US")} products, ${workers} import worker(s)`);
+    const services = createServices(
+      loadConfig({ ...LOCAL_DEFAULTS, LOG_LEVEL: "silent", RATE_LIMITS_ENABLED: "false" }),
+      { db },
+    );
+    const app = createApp(services);
+    const run = await importAndCopy(scratch.url, db, pool, app, count, workers);
     const rows: Row[] = [
       {
         figure: `import ${count.toLocaleString("en-US")} products (rows/s)`,
-        value: count / importSeconds,
+        value: count / run.importSeconds,
         baseline: "plain COPY of the same rows",
-        baselineValue: count / copySeconds,
+        baselineValue: count / run.copySeconds,
         unit: "ops/s",
       },
     ];
-
-    // (c) a filtered, searched product list on that catalog vs. a bare query for the same rows.
-    await pool.query("analyze");
-    const root = ids.get("cat-0");
-    const listPath = `/api/v1/products?q=blue%20tsh&category_id=${root}&price_max=10000&limit=50`;
-    const viewer = `Bearer ${await mintStaffToken(LOCAL_JWT_SECRET, "viewer")}`;
-    const viaApi = async () => {
-      const listed = await app.request(listPath, { headers: { authorization: viewer } });
-      if (listed.status !== 200) throw new Error(`list: HTTP ${listed.status}`);
-      await listed.text();
-    };
-    const bare = async () => {
-      await pool.query(
-        `select p.id, p.title from public.products p, to_tsquery('simple', 'blue:* & tsh:*') q
-         where p.deleted_at is null and p.search @@ q
-           and p.category_id in (select c.id from public.categories c where c.path @> array[$1::uuid])
-           and exists (select 1 from public.product_variants v where v.product_id = p.id and v.deleted_at is null and v.price_amount <= 10000)
-         order by ts_rank(p.search, q) desc, p.id desc limit 50`,
-        [root],
-      );
-    };
-    const matched = await app.request(listPath, { headers: { authorization: viewer } });
-    const page = (await matched.json()) as { data: unknown[] };
-    rows.push(
-      ...compareRows(
-        "GET /products?q=&category_id=&price_max=",
-        "bare SQL, same rows",
-        await interleave(viaApi, bare, LIST_BUDGET),
-      ),
-    );
+    const search = await searchComparison(app, pool, run, LIST_BUDGET);
+    rows.push(...compareRows("GET /products?q=&category_id=&price_max=", "bare SQL, same rows", search));
 
     printTable(
       `Catalog on PostgreSQL (same run, same server)\n` +
         `(a) import: POST /v1/products/import with ${count.toLocaleString("en-US")} JSON Lines as staff (parse, validate, stage:\n` +
-        `    ${((staged - importStarted) / 1000).toFixed(1)} s), then the job's 1,000-row chunks with RLS, triggers, search document, audit and\n` +
-        `    outbox, ${workers} worker(s), until GET /jobs/{id} says completed: ${importSeconds.toFixed(1)} s.\n` +
+        `    ${run.stagedSeconds.toFixed(1)} s), then the job's chunks with RLS, triggers, search document, audit and\n` +
+        `    outbox, ${workers} worker(s), until GET /jobs/{id} says completed: ${run.importSeconds.toFixed(1)} s.\n` +
         `    Baseline: COPY of the same products and variants into trigger-free, index-free tables of the same shape:\n` +
-        `    ${copySeconds.toFixed(2)} s. Ratio = import rows/s / COPY rows/s.\n` +
+        `    ${run.copySeconds.toFixed(2)} s. Ratio = import rows/s / COPY rows/s.\n` +
         `(b) GET /v1/products?q=blue tsh&category_id=<root with 4 children>&price_max=10000&limit=50 as a viewer\n` +
-        `    (${page.data.length} rows, full product JSON) vs. the bare SELECT of the same rows' id and title, one at a time`,
+        `    (${search.rows} rows, full product JSON) vs. the bare SELECT of the same rows' id and title, one at a time`,
       rows,
     );
   } finally {
-    await Promise.allSettled([sql.end({ timeout: 5 }), pool.end(), db.close()]);
+    await Promise.allSettled([pool.end(), db.close()]);
     await scratch.drop();
   }
 }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintStaffToken } from "../packages/local/src/tokens.ts";
 import type { AppRole } from "../packages/server/src/http/auth.ts";
-import { createTestApp } from "./helpers/app.ts";
+import { createTestApp, TEST_SECRET } from "./helpers/app.ts";
 import { engine, onPostgres, useTestDatabase } from "./helpers/db.ts";
+import { type LocalProvider, makeImage, startLocalProvider } from "./helpers/images.ts";
 import { createLocation } from "./helpers/inventory.ts";
 import { customer, stocked } from "./helpers/orders.ts";
 
@@ -219,35 +221,43 @@ beforeAll(async () => {
 /** Creating routes that take no Idempotency-Key, each with the reason. */
 const EXEMPT: Record<string, string> = {
   "POST /v1/webhooks/inbound/{source}": "Standard Webhooks: the sender's webhook-id is the idempotency key",
-  "POST /v1/webhooks/endpoints/{id}/test": "not yet: queues a test event per call (issue 9 item 11 follow-up)",
-  "POST /v1/webhooks/endpoints/{id}/replay": "re-queues past events; a delivery per event and endpoint exists once",
-  "POST /v1/webhooks/deliveries/{id}/retry": "re-queues one existing delivery; repeating it changes nothing more",
-  // Found by this test when the images domain landed: not yet keyed (issue 9 item 11 follow-up).
-  "POST /v1/products/{id}/images": "not yet: images domain (issue 14) takes no Idempotency-Key",
-  "POST /v1/products/{id}/images/confirm": "not yet: images domain (issue 14) takes no Idempotency-Key",
-  "POST /v1/images/signature": "signs an upload; creates nothing (should answer 200)",
 };
 
+/**
+ * Keyed routes whose requests are not JSON rows to count (multipart uploads, a browser upload's
+ * confirmation, webhook actions that re-queue what exists): each has its own cases further down.
+ */
+const ACTION_CASES = [
+  "POST /v1/products/{id}/images",
+  "POST /v1/products/{id}/images/{image_id}/replace",
+  "POST /v1/products/{id}/images/confirm",
+  "POST /v1/images/signature",
+  "POST /v1/webhooks/endpoints/{id}/test",
+  "POST /v1/webhooks/endpoints/{id}/replay",
+  "POST /v1/webhooks/deliveries/{id}/retry",
+];
+
 describe(`every creating route in the OpenAPI document takes Idempotency-Key on ${engine}`, () => {
-  it("each POST answering 201 or 202 declares the header and has a case below (replay, 409 on another request)", async () => {
+  it("each POST answering 201 or 202 declares the header, and each keyed POST has a case below (replay, 409 on another request)", async () => {
     const spec = (await api().request("GET", "/v1/openapi.json")).json as {
       paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; responses: object }>>;
     };
+    const declares = (operation: { parameters?: { in: string; name: string }[] }) =>
+      operation.parameters?.some((p) => p.in === "header" && p.name === "idempotency-key") ?? false;
     const creating = Object.entries(spec.paths).flatMap(([path, methods]) =>
       Object.entries(methods)
         .filter(
-          ([method, operation]) => method === "post" && ("201" in operation.responses || "202" in operation.responses),
+          ([method, operation]) =>
+            method === "post" && ("201" in operation.responses || "202" in operation.responses || declares(operation)),
         )
         .map(([, operation]) => ({ name: `POST ${path.replace(/^\/api/, "")}`, operation })),
     );
     expect(creating.length).toBeGreaterThan(10);
-    const covered = new Set(routes.map((route) => route.name.replace(/^POST /, "POST /v1")));
+    const covered = new Set([...routes.map((route) => route.name.replace(/^POST /, "POST /v1")), ...ACTION_CASES]);
     const missing = creating
       .filter(({ name }) => !(name in EXEMPT))
       .flatMap(({ name, operation }) => [
-        ...(operation.parameters?.some((p) => p.in === "header" && p.name === "idempotency-key")
-          ? []
-          : [`${name}: does not declare the Idempotency-Key header`]),
+        ...(declares(operation) ? [] : [`${name}: does not declare the Idempotency-Key header`]),
         ...(covered.has(name) ? [] : [`${name}: no case in tests/idempotency.routes.test.ts`]),
       ]);
     expect(missing).toEqual([]);
@@ -462,5 +472,253 @@ describe.skipIf(!onPostgres)("concurrent repeats of one Idempotency-Key", () => 
     expect(responses.filter((response) => response.headers.get("idempotent-replayed") === "true")).toHaveLength(19);
     expect(await route.count("race")).toBe(route.rows ?? 1);
     expect(await jobCount()).toBe(jobsBefore + (route === importRoute ? 1 : 0));
+  });
+});
+
+// The keyed routes of ACTION_CASES. Images go through the real cloudinary SDK and the local
+// Cloudinary-compatible endpoint; an upload repeated with its key must not upload again.
+describe(`Idempotency-Key on image uploads on ${engine}`, () => {
+  let local: LocalProvider;
+  let images: ReturnType<typeof createTestApp>;
+  beforeAll(async () => {
+    local = await startLocalProvider();
+    images = createTestApp(ctx.db, local.env);
+  });
+  afterAll(() => local?.close());
+
+  const uploadsAtProvider = () => local.requests.filter((request) => request.endsWith("/image/upload")).length;
+  const imageCount = async (productId: string) =>
+    Number(
+      (
+        await ctx.db.query<{ n: string }>("select count(*) as n from public.product_images where product_id = $1", [
+          productId,
+        ])
+      ).rows[0]?.n,
+    );
+  const versionCount = async (imageId: string) =>
+    Number(
+      (
+        await ctx.db.query<{ n: string }>(
+          "select count(*) as n from public.product_image_versions where image_id = $1",
+          [imageId],
+        )
+      ).rows[0]?.n,
+    );
+
+  async function product(): Promise<string> {
+    const created = await images.request("POST", "/v1/products", { as: "staff", body: { title: "idem images" } });
+    expect(created.status, created.text).toBe(201);
+    return created.json.id;
+  }
+
+  async function postFile(path: string, bytes: Uint8Array, key?: string, fields: Record<string, string> = {}) {
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(bytes)], { type: "image/png" }), "photo.png");
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    const headers: Record<string, string> = { authorization: `Bearer ${await mintStaffToken(TEST_SECRET, "staff")}` };
+    if (key) headers["idempotency-key"] = key;
+    const response = await images.app.request(`/api${path}`, { method: "POST", body: form, headers });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined };
+  }
+
+  it("POST /v1/products/{id}/images: a repeat answers the first image and uploads nothing; another file is a 409", async () => {
+    const productId = await product();
+    const bytes = await makeImage("png", 40, 30);
+    const uploads = uploadsAtProvider();
+    const first = await postFile(`/v1/products/${productId}/images`, bytes, "image-same");
+    expect(first.status, first.text).toBe(201);
+    const again = await postFile(`/v1/products/${productId}/images`, bytes, "image-same");
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    expect(uploadsAtProvider()).toBe(uploads + 1);
+    expect(await imageCount(productId)).toBe(1);
+
+    const other = await postFile(`/v1/products/${productId}/images`, await makeImage("png", 41, 30), "image-same");
+    expect(other.status).toBe(409);
+    expect(other.json.errors[0].field).toBe("header.idempotency-key");
+    expect(await imageCount(productId)).toBe(1);
+
+    const unkeyed = [
+      await postFile(`/v1/products/${productId}/images`, bytes),
+      await postFile(`/v1/products/${productId}/images`, bytes),
+    ];
+    expect(unkeyed.map((response) => response.status)).toEqual([201, 201]);
+    expect(await imageCount(productId)).toBe(3);
+  });
+
+  it("POST /v1/products/{id}/images/{image_id}/replace: a repeat adds no second version; another file is a 409", async () => {
+    const productId = await product();
+    const image = (await postFile(`/v1/products/${productId}/images`, await makeImage("png", 20, 20))).json;
+    const path = `/v1/products/${productId}/images/${image.id}/replace`;
+    const bytes = await makeImage("png", 60, 20);
+    const first = await postFile(path, bytes, "replace-same");
+    expect(first.status, first.text).toBe(200);
+    const uploads = uploadsAtProvider();
+    const again = await postFile(path, bytes, "replace-same");
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    expect(uploadsAtProvider()).toBe(uploads);
+    expect(await versionCount(image.id)).toBe(2);
+    const other = await postFile(path, await makeImage("png", 61, 20), "replace-same");
+    expect(other.status).toBe(409);
+    expect(await versionCount(image.id)).toBe(2);
+  });
+
+  it("POST /v1/images/signature: a repeat answers the same signed upload and reserves nothing more", async () => {
+    const productId = await product();
+    const reservations = async () =>
+      Number(
+        (
+          await ctx.db.query<{ n: string }>("select count(*) as n from private.image_uploads where product_id = $1", [
+            productId,
+          ])
+        ).rows[0]?.n,
+      );
+    const sign = (body: unknown, key?: string) =>
+      images.request("POST", "/v1/images/signature", {
+        as: "staff",
+        body,
+        headers: key ? { "idempotency-key": key } : {},
+      });
+    const first = await sign({ product_id: productId }, "sign-same");
+    expect(first.status, first.text).toBe(201);
+    const again = await sign({ product_id: productId }, "sign-same");
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    expect(await reservations()).toBe(1);
+    const other = await sign({ product_id: await product() }, "sign-same");
+    expect(other.status).toBe(409);
+    expect(other.json.errors[0].field).toBe("header.idempotency-key");
+    await sign({ product_id: productId });
+    expect(await reservations()).toBe(2);
+  });
+
+  it("POST /v1/products/{id}/images/confirm: a repeat answers the first image; another body is a 409", async () => {
+    const productId = await product();
+    const signed = (
+      await images.request("POST", "/v1/images/signature", { as: "staff", body: { product_id: productId } })
+    ).json;
+    const form = new FormData();
+    for (const [name, value] of Object.entries<string>(signed.fields)) form.append(name, value);
+    form.append("file", new Blob([new Uint8Array(await makeImage("png", 30, 30))]), "photo");
+    const upload = await (await fetch(signed.upload_url, { method: "POST", body: form })).json();
+    const confirm = (body: unknown, key: string) =>
+      images.request("POST", `/v1/products/${productId}/images/confirm`, {
+        as: "staff",
+        body,
+        headers: { "idempotency-key": key },
+      });
+    const first = await confirm({ upload, alt_text: "first" }, "confirm-same");
+    expect(first.status, first.text).toBe(201);
+    const again = await confirm({ upload, alt_text: "first" }, "confirm-same");
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    const other = await confirm({ upload, alt_text: "second" }, "confirm-same");
+    expect(other.status).toBe(409);
+    expect(await imageCount(productId)).toBe(1);
+    expect((await local.files()).some((file) => file.startsWith(signed.public_id))).toBe(true);
+  });
+
+  it.skipIf(!onPostgres)("ten concurrent uploads with one key record one image and keep one asset", async () => {
+    const productId = await product();
+    const bytes = await makeImage("png", 50, 50);
+    const before = (await local.files()).length;
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => postFile(`/v1/products/${productId}/images`, bytes, "image-race")),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(10).fill(201));
+    expect(new Set(responses.map((response) => response.json.id)).size).toBe(1);
+    expect(await imageCount(productId)).toBe(1);
+    // Uploads that lost the race were deleted at the provider (an asset is a bytes and a metadata file).
+    expect((await local.files()).length - before).toBe(2);
+  });
+});
+
+describe(`Idempotency-Key on webhook actions on ${engine}`, () => {
+  const request: ReturnType<typeof api>["request"] = (...args) => api().request(...args);
+  const admin = (path: string, key?: string) =>
+    api().request("POST", path, { as: "admin", headers: key ? { "idempotency-key": key } : {} });
+  const endpoint = async (topics: string[]) =>
+    (
+      await request("POST", "/v1/webhooks/endpoints", {
+        as: "admin",
+        body: { url: "http://127.0.0.1:9/idem-actions", topics },
+      })
+    ).json.id as string;
+  const deliveries = async (endpointId: string, status?: string) =>
+    Number(
+      (
+        await ctx.db.query<{ n: string }>(
+          "select count(*) as n from private.webhook_deliveries where endpoint_id = $1 and ($2::text is null or status = $2)",
+          [endpointId, status ?? null],
+        )
+      ).rows[0]?.n,
+    );
+  const settle = (endpointId: string) =>
+    ctx.db.query("update private.webhook_deliveries set status = 'delivered', attempts = 1 where endpoint_id = $1", [
+      endpointId,
+    ]);
+
+  it("POST /v1/webhooks/endpoints/{id}/test: a repeat queues no second test event; another endpoint is a 409", async () => {
+    const id = await endpoint(["idem.*"]);
+    const first = await admin(`/v1/webhooks/endpoints/${id}/test`, "test-same");
+    expect(first.status, first.text).toBe(202);
+    const again = await admin(`/v1/webhooks/endpoints/${id}/test`, "test-same");
+    expect(again.status).toBe(202);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    expect(await deliveries(id)).toBe(1);
+    const elsewhere = await endpoint(["idem.*"]);
+    const other = await admin(`/v1/webhooks/endpoints/${elsewhere}/test`, "test-same");
+    expect(other.status).toBe(409);
+    expect(other.json.errors[0].field).toBe("header.idempotency-key");
+    expect(await deliveries(elsewhere)).toBe(0);
+    await admin(`/v1/webhooks/endpoints/${id}/test`);
+    expect(await deliveries(id)).toBe(2);
+  });
+
+  it("POST /v1/webhooks/endpoints/{id}/replay: a repeat re-queues nothing; another window is a 409", async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const created = await request("POST", "/v1/products", { as: "staff", body: { title: "idem replay" } });
+    expect(created.status).toBe(201);
+    const id = await endpoint(["product.*"]);
+    const path = `/v1/webhooks/endpoints/${id}/replay?since=${encodeURIComponent(since)}`;
+    const first = await admin(path, "replay-same");
+    expect(first.status, first.text).toBe(202);
+    expect(first.json.queued).toBeGreaterThan(0);
+    await settle(id);
+    const again = await admin(path, "replay-same");
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    expect(await deliveries(id, "pending")).toBe(0);
+    const other = await admin(`${path}&until=${encodeURIComponent(new Date().toISOString())}`, "replay-same");
+    expect(other.status).toBe(409);
+    expect(await deliveries(id, "pending")).toBe(0);
+    // Without a key the same request re-queues them all again.
+    expect((await admin(path)).json.queued).toBe(first.json.queued);
+    expect(await deliveries(id, "pending")).toBe(first.json.queued);
+  });
+
+  it("POST /v1/webhooks/deliveries/{id}/retry: a repeat resets nothing again; another delivery is a 409", async () => {
+    const id = await endpoint(["idem.*"]);
+    const one = (await admin(`/v1/webhooks/endpoints/${id}/test`)).json.delivery_id;
+    const two = (await admin(`/v1/webhooks/endpoints/${id}/test`)).json.delivery_id;
+    await ctx.db.query("update private.webhook_deliveries set status = 'failed', attempts = 7 where endpoint_id = $1", [
+      id,
+    ]);
+    const first = await admin(`/v1/webhooks/deliveries/${one}/retry`, "retry-same");
+    expect(first.status, first.text).toBe(202);
+    expect(first.json).toMatchObject({ status: "pending", attempts: 0 });
+    await settle(id);
+    const again = await admin(`/v1/webhooks/deliveries/${one}/retry`, "retry-same");
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.json).toEqual(first.json);
+    expect(await deliveries(id, "pending")).toBe(0);
+    const other = await admin(`/v1/webhooks/deliveries/${two}/retry`, "retry-same");
+    expect(other.status).toBe(409);
+    expect(await deliveries(id, "pending")).toBe(0);
   });
 });

@@ -46,6 +46,7 @@ const ALLOWED: Record<string, Grants> = {
   "function private.idempotency_begin(text, text, text)": { authenticated: "execute", service_role: "execute" },
   "function private.idempotency_caller()": { authenticated: "execute", service_role: "execute" },
   "function private.idempotency_finish(text, jsonb)": { authenticated: "execute", service_role: "execute" },
+  "function private.idempotency_peek(text, text, text)": { authenticated: "execute", service_role: "execute" },
   "function private.image_delete(uuid, uuid, integer)": { authenticated: "execute", service_role: "execute" },
   "function private.image_record(uuid, text, jsonb, jsonb, integer)": { authenticated: "execute", service_role: "execute" },
   "function private.image_reorder(uuid, uuid[])": { authenticated: "execute", service_role: "execute" },
@@ -136,6 +137,7 @@ const READS_ROLE_CLAIM: Record<string, string> = {
 const DEFINER_WITHOUT_CALLER_CHECK: Record<string, string> = {
   "private.idempotency_begin(text,text,text)": "keys are scoped by private.idempotency_caller()",
   "private.idempotency_finish(text,jsonb)": "keys are scoped by private.idempotency_caller()",
+  "private.idempotency_peek(text,text,text)": "keys are scoped by private.idempotency_caller()",
   "private.set_order_status(uuid,text,text,jsonb,integer)": "calls private.order_transition, which checks the role",
 };
 

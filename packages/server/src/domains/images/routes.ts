@@ -1,6 +1,7 @@
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../http/env.ts";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../http/idempotency.ts";
 import {
   commonErrors,
   createRouter,
@@ -68,6 +69,7 @@ const limitUploadBody = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 const { open, secured } = routesFor("images");
+const KeyAndIfMatchSchema = IfMatchHeaderSchema.extend(IdempotencyKeyHeaderSchema.shape);
 
 export const imageRoutes = createRouter();
 
@@ -95,7 +97,7 @@ const uploadProductImageRoute = secured(
     path: "/products/{id}/images",
     summary: "Upload an image (multipart) through the API to the image provider",
     middleware: [limitUploadBody],
-    request: { params: IdParamSchema, body: multipart(UploadFormSchema) },
+    request: { params: IdParamSchema, headers: IdempotencyKeyHeaderSchema, body: multipart(UploadFormSchema) },
     responses: {
       201: imageResponse("The new image, last in the gallery (primary if it is the first)"),
       ...uploadErrors,
@@ -104,11 +106,14 @@ const uploadProductImageRoute = secured(
 );
 imageRoutes.openapi(uploadProductImageRoute, async (c) => {
   const form = c.req.valid("form");
-  const image = await uploadImage(c.var.services, c.var.caller.claims, c.req.valid("param").id, {
-    bytes: await readUpload(c.var.services, form.file),
-    alt_text: form.alt_text,
-    variant_id: form.variant_id,
-  });
+  const { result: image, replayed } = await uploadImage(
+    c.var.services,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    { bytes: await readUpload(c.var.services, form.file), alt_text: form.alt_text, variant_id: form.variant_id },
+    { idempotencyKey: c.req.valid("header")["idempotency-key"] },
+  );
+  markReplayed(c, replayed);
   c.header("Location", `${c.req.path}/${image.id}`);
   c.header("ETag", etag(image.version));
   return c.json(image, 201);
@@ -121,7 +126,7 @@ const signImageUploadRoute = secured(
     method: "post",
     path: "/images/signature",
     summary: "Signed parameters for a browser to upload one image straight to the provider",
-    request: { body: jsonBody(SignatureRequestSchema) },
+    request: { body: jsonBody(SignatureRequestSchema), headers: IdempotencyKeyHeaderSchema },
     responses: {
       201: jsonResponse("POST the file with these fields to upload_url, then confirm", SignatureSchema),
       ...writeErrors,
@@ -131,7 +136,15 @@ const signImageUploadRoute = secured(
 );
 imageRoutes.openapi(signImageUploadRoute, async (c) => {
   const body = c.req.valid("json");
-  return c.json(await signBrowserUpload(c.var.services, c.var.caller.claims, body.product_id, body.image_id), 201);
+  const { result, replayed } = await signBrowserUpload(
+    c.var.services,
+    c.var.caller.claims,
+    body.product_id,
+    body.image_id,
+    c.req.valid("header")["idempotency-key"],
+  );
+  markReplayed(c, replayed);
+  return c.json(result, 201);
 });
 
 const confirmProductImageRoute = secured(
@@ -141,7 +154,7 @@ const confirmProductImageRoute = secured(
     method: "post",
     path: "/products/{id}/images/confirm",
     summary: "Record a browser's direct upload after checking the provider's response signature",
-    request: { params: IdParamSchema, headers: IfMatchHeaderSchema, body: jsonBody(ConfirmSchema) },
+    request: { params: IdParamSchema, headers: KeyAndIfMatchSchema, body: jsonBody(ConfirmSchema) },
     responses: {
       201: imageResponse("The new image, or the image with its new version"),
       ...uploadErrors,
@@ -150,14 +163,16 @@ const confirmProductImageRoute = secured(
 );
 imageRoutes.openapi(confirmProductImageRoute, async (c) => {
   const body = c.req.valid("json");
-  const expected = expectedVersion(c.req.valid("header")["if-match"], body.version);
-  const image = await confirmBrowserUpload(
+  const headers = c.req.valid("header");
+  const { result: image, replayed } = await confirmBrowserUpload(
     c.var.services,
     c.var.caller.claims,
     c.req.valid("param").id,
     body,
-    expected,
+    expectedVersion(headers["if-match"], body.version),
+    headers["idempotency-key"],
   );
+  markReplayed(c, replayed);
   c.header("ETag", etag(image.version));
   return c.json(image, 201);
 });
@@ -211,21 +226,25 @@ const replaceProductImageRoute = secured(
     path: "/products/{id}/images/{image_id}/replace",
     summary: "Upload a new version of an image (multipart); the previous one stays restorable",
     middleware: [limitUploadBody],
-    request: { params: ImageParamsSchema, headers: IfMatchHeaderSchema, body: multipart(ReplaceFormSchema) },
+    request: { params: ImageParamsSchema, headers: KeyAndIfMatchSchema, body: multipart(ReplaceFormSchema) },
     responses: { 200: imageResponse("The image showing its new version"), ...uploadErrors },
   },
 );
 imageRoutes.openapi(replaceProductImageRoute, async (c) => {
   const form = c.req.valid("form");
   const { id, image_id } = c.req.valid("param");
-  const expected = expectedVersion(c.req.valid("header")["if-match"], form.version);
-  const image = await uploadImage(
+  const headers = c.req.valid("header");
+  const { result: image, replayed } = await uploadImage(
     c.var.services,
     c.var.caller.claims,
     id,
     { bytes: await readUpload(c.var.services, form.file) },
-    { imageId: image_id, expectedVersion: expected },
+    {
+      replace: { imageId: image_id, expectedVersion: expectedVersion(headers["if-match"], form.version) },
+      idempotencyKey: headers["idempotency-key"],
+    },
   );
+  markReplayed(c, replayed);
   c.header("ETag", etag(image.version));
   return c.json(image, 200);
 });

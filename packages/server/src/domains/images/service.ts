@@ -1,6 +1,7 @@
 import type { Services } from "../../http/env.ts";
 import { Problem } from "../../http/problems.ts";
 import { callAsUser } from "../../platform/db/call.ts";
+import { earlierResponse, idempotentAsUser } from "../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../platform/db/types.ts";
 import { type ImageProvider, ImageProviderError, type ProviderAsset } from "../../platform/images/types.ts";
 import { imageUrls } from "./delivery.ts";
@@ -11,11 +12,25 @@ import type { Image, ImageRow, ImageVersion } from "./schemas.ts";
 // the asset in one transaction (migration product_images_api). Whatever fails after the
 // reservation, the reservation outlives it and its expiry deletes the asset at the provider, so a
 // failed request leaves neither a row nor, for long, an orphaned asset.
+//
+// Idempotency-Key: such a request spans transactions and a call to the provider, so it asks first
+// whether its key already has an answer (a repeat answers at once and uploads nothing), and claims
+// the key in the recording transaction (a concurrent repeat that got as far answers the first
+// image; the asset it uploaded goes).
 
 /** How long an API upload may take between reservation and record. */
 const UPLOAD_TTL = "15 minutes";
 /** A browser upload: Cloudinary honours a signature for an hour; confirming may come a little later. */
 const BROWSER_UPLOAD_TTL_SECONDS = 2 * 3600;
+
+/** An Idempotency-Key with the operation and what identifies its request (platform/db/idempotency.ts). */
+export interface Keyed {
+  key: string | undefined;
+  operation: string;
+  request: unknown;
+}
+
+type Answer<T> = { result: T; replayed: boolean };
 
 export interface UploadInput {
   bytes: Uint8Array;
@@ -92,21 +107,38 @@ async function record(
   asset: Record<string, unknown>,
   attrs: { alt_text?: string; variant_id?: string | null },
   expectedVersion: number | null,
-): Promise<Image> {
+  keyed: Keyed,
+): Promise<Answer<Image>> {
   try {
-    const row = await callAsUser<ImageRow>(
+    const { result: row, replayed } = await idempotentAsUser(
       services.db,
       claims,
-      "select private.image_record($1, $2, $3::jsonb, $4::jsonb, $5) as result",
-      [productId, publicId, JSON.stringify(asset), JSON.stringify(attrs), expectedVersion],
+      keyed.key,
+      keyed.operation,
+      keyed.request,
+      async (tx) => {
+        const { rows } = await tx.query<{ result: ImageRow }>(
+          "select private.image_record($1, $2, $3::jsonb, $4::jsonb, $5) as result",
+          [productId, publicId, JSON.stringify(asset), JSON.stringify(attrs), expectedVersion],
+        );
+        return rows[0]?.result as ImageRow;
+      },
     );
-    return withUrls(services, row);
+    // A concurrent repeat recorded first: this request's own upload is not needed.
+    if (replayed && row.public_id !== publicId) await services.images?.destroy(publicId).catch(() => undefined);
+    return { result: withUrls(services, row), replayed };
   } catch (error) {
     // The reservation is still there (the transaction rolled back): the expiry job deletes the
     // asset if this attempt does not.
     await services.images?.destroy(publicId).catch(() => undefined);
     throw error;
   }
+}
+
+/** The first answer to a repeated key, with its delivery URLs; undefined for a new request. */
+async function earlierImage(services: Services, claims: DbClaims, keyed: Keyed): Promise<Image | undefined> {
+  const row = await earlierResponse<ImageRow>(services.db, claims, keyed.key, keyed.operation, keyed.request);
+  return row && withUrls(services, row);
 }
 
 /**
@@ -119,10 +151,25 @@ export async function uploadImage(
   claims: DbClaims,
   productId: string,
   input: UploadInput,
-  replace?: { imageId: string; expectedVersion: number | null },
-): Promise<Image> {
+  options: { replace?: { imageId: string; expectedVersion: number | null }; idempotencyKey?: string } = {},
+): Promise<Answer<Image>> {
+  const { replace, idempotencyKey } = options;
   const provider = requireProvider(services);
   const inspected = await inspectOrRefuse(input.bytes);
+  const keyed: Keyed = {
+    key: idempotencyKey,
+    operation: replace ? "replaceProductImage" : "uploadProductImage",
+    request: {
+      product_id: productId,
+      image_id: replace?.imageId ?? null,
+      expected_version: replace?.expectedVersion ?? null,
+      file: inspected.checksum,
+      alt_text: input.alt_text ?? null,
+      variant_id: input.variant_id ?? null,
+    },
+  };
+  const earlier = await earlierImage(services, claims, keyed);
+  if (earlier) return { result: earlier, replayed: true };
   const publicId = newPublicId(provider, productId);
   await services.db.asUser(claims, (tx) =>
     tx.query("select private.image_reserve_upload($1, $2, $3, $4::interval)", [
@@ -154,34 +201,44 @@ export async function uploadImage(
     },
     { alt_text: input.alt_text, variant_id: input.variant_id ?? null },
     replace?.expectedVersion ?? null,
+    keyed,
   );
 }
 
-/** Signed parameters for a browser's direct upload of a new image (or a new version of one). */
+/**
+ * Signed parameters for a browser's direct upload of a new image (or a new version of one). A
+ * repeated Idempotency-Key answers the first signature (the same public id), reserving nothing more.
+ */
 export async function signBrowserUpload(
   services: Services,
   claims: DbClaims,
   productId: string,
   imageId: string | undefined,
+  idempotencyKey?: string,
 ) {
   const provider = requireProvider(services);
-  const publicId = newPublicId(provider, productId);
-  await services.db.asUser(claims, (tx) =>
-    tx.query("select private.image_reserve_upload($1, $2, $3, make_interval(secs => $4))", [
+  const request = { product_id: productId, image_id: imageId ?? null };
+  return idempotentAsUser(services.db, claims, idempotencyKey, "signImageUpload", request, async (tx) => {
+    const publicId = newPublicId(provider, productId);
+    await tx.query("select private.image_reserve_upload($1, $2, $3, make_interval(secs => $4))", [
       productId,
       imageId ?? null,
       publicId,
       BROWSER_UPLOAD_TTL_SECONDS,
-    ]),
-  );
-  const signed = provider.signUpload({ public_id: publicId, allowed_formats: IMAGE_FORMATS.join(","), colors: "true" });
-  return {
-    ...signed,
-    public_id: publicId,
-    allowed_formats: [...IMAGE_FORMATS],
-    max_bytes: provider.maxBytes,
-    expires_at: new Date(Date.now() + BROWSER_UPLOAD_TTL_SECONDS * 1000).toISOString(),
-  };
+    ]);
+    const signed = provider.signUpload({
+      public_id: publicId,
+      allowed_formats: IMAGE_FORMATS.join(","),
+      colors: "true",
+    });
+    return {
+      ...signed,
+      public_id: publicId,
+      allowed_formats: [...IMAGE_FORMATS],
+      max_bytes: provider.maxBytes,
+      expires_at: new Date(Date.now() + BROWSER_UPLOAD_TTL_SECONDS * 1000).toISOString(),
+    };
+  });
 }
 
 export interface ConfirmInput {
@@ -202,7 +259,8 @@ export async function confirmBrowserUpload(
   productId: string,
   input: ConfirmInput,
   expectedVersion: number | null,
-): Promise<Image> {
+  idempotencyKey?: string,
+): Promise<Answer<Image>> {
   const provider = requireProvider(services);
   const { public_id: publicId, version, signature } = input.upload;
   if (!provider.verifyResponse(publicId, version, signature)) {
@@ -210,6 +268,13 @@ export async function confirmBrowserUpload(
       errors: [{ field: "body.upload.signature", message: "not the provider's signature of public_id and version" }],
     });
   }
+  const keyed: Keyed = {
+    key: idempotencyKey,
+    operation: "confirmProductImage",
+    request: { product_id: productId, expected_version: expectedVersion, ...input },
+  };
+  const earlier = await earlierImage(services, claims, keyed);
+  if (earlier) return { result: earlier, replayed: true };
   const pending = await callAsUser<boolean>(
     services.db,
     claims,
@@ -258,6 +323,7 @@ export async function confirmBrowserUpload(
     },
     { alt_text: input.alt_text, variant_id: input.variant_id ?? null },
     expectedVersion,
+    keyed,
   );
 }
 

@@ -179,22 +179,32 @@ export async function rotateSecret(db: Db, claims: DbClaims, id: string, overlap
   return { secret: row.secret, previous_secrets_expire_at: iso(row.expire_at) ?? "" };
 }
 
-export async function sendTestEvent(db: Db, claims: DbClaims, id: string) {
-  const { rows } = await db.asUser(claims, (tx) =>
-    tx.query<{ delivery_id: string }>("select private.send_test_webhook($1)::text as delivery_id", [id]),
-  );
-  return { delivery_id: rows[0]?.delivery_id ?? "" };
+export function sendTestEvent(db: Db, claims: DbClaims, id: string, idempotencyKey?: string) {
+  return idempotentAsUser(db, claims, idempotencyKey, "testWebhookEndpoint", { endpoint_id: id }, async (tx) => {
+    const { rows } = await tx.query<{ delivery_id: string }>(
+      "select private.send_test_webhook($1)::text as delivery_id",
+      [id],
+    );
+    return { delivery_id: rows[0]?.delivery_id ?? "" };
+  });
 }
 
-export async function replayEvents(db: Db, claims: DbClaims, id: string, since: string, until?: string) {
-  const { rows } = await db.asUser(claims, (tx) =>
-    tx.query<{ queued: number }>("select private.replay_webhook_events($1, $2, $3) as queued", [
+export function replayEvents(
+  db: Db,
+  claims: DbClaims,
+  id: string,
+  window: { since: string; until?: string },
+  idempotencyKey?: string,
+) {
+  const request = { endpoint_id: id, since: window.since, until: window.until ?? null };
+  return idempotentAsUser(db, claims, idempotencyKey, "replayWebhookEvents", request, async (tx) => {
+    const { rows } = await tx.query<{ queued: number }>("select private.replay_webhook_events($1, $2, $3) as queued", [
       id,
-      since,
-      until ?? null,
-    ]),
-  );
-  return { queued: rows[0]?.queued ?? 0 };
+      window.since,
+      window.until ?? null,
+    ]);
+    return { queued: rows[0]?.queued ?? 0 };
+  });
 }
 
 interface DeliveryRow {
@@ -275,8 +285,8 @@ export async function getDelivery(db: Db, claims: DbClaims, id: string) {
   });
 }
 
-export async function retryDelivery(db: Db, claims: DbClaims, id: string) {
-  return db.asUser(claims, async (tx) => {
+export function retryDelivery(db: Db, claims: DbClaims, id: string, idempotencyKey?: string) {
+  return idempotentAsUser(db, claims, idempotencyKey, "retryWebhookDelivery", { delivery_id: id }, async (tx) => {
     await tx.query("select private.retry_webhook_delivery($1)", [id]);
     return requireDelivery(tx, id);
   });

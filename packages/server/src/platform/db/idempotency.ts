@@ -12,7 +12,7 @@ async function idempotent<T>(
   work: () => Promise<T>,
 ): Promise<{ result: T; replayed: boolean }> {
   if (!key) return { result: await work(), replayed: false };
-  const hash = await sha256(JSON.stringify(request));
+  const hash = await requestHash(request);
   const { rows } = await tx.query<{ earlier: T | null }>("select private.idempotency_begin($1, $2, $3) as earlier", [
     key,
     operation,
@@ -41,6 +41,29 @@ export function idempotentAsUser<T>(
 ): Promise<{ result: T; replayed: boolean }> {
   return db.asUser(claims, (tx) => idempotent(tx, key, operation, request, () => work(tx)));
 }
+
+/**
+ * For a request whose work spans several transactions and a call outside the database (an image
+ * upload): the first response to its key, if the key has one (a 409 if it was used for another
+ * request), claiming nothing. The work's last transaction still claims the key through
+ * `idempotentAsUser`, so two concurrent first requests record one answer between them.
+ */
+export async function earlierResponse<T>(
+  db: Db,
+  claims: DbClaims,
+  key: string | undefined,
+  operation: string,
+  request: unknown,
+): Promise<T | undefined> {
+  if (!key) return undefined;
+  const hash = await requestHash(request);
+  const { rows } = await db.asUser(claims, (tx) =>
+    tx.query<{ earlier: T | null }>("select private.idempotency_peek($1, $2, $3) as earlier", [key, operation, hash]),
+  );
+  return rows[0]?.earlier ?? undefined;
+}
+
+const requestHash = (request: unknown) => sha256(JSON.stringify(request));
 
 /** Hex SHA-256 of a text (UTF-8); also to fingerprint a large request body before hashing the request. */
 export async function sha256(text: string): Promise<string> {

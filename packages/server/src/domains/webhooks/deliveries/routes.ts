@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { createRouter, jsonResponse } from "../../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../../http/pagination.ts";
 import { routesFor } from "../../../http/route.ts";
@@ -58,10 +59,17 @@ const retryWebhookDeliveryRoute = secured(
     method: "post",
     path: "/webhooks/deliveries/{id}/retry",
     summary: "Attempt a delivery again now, with a fresh retry schedule",
-    request: { params: DeliveryIdParamSchema },
+    request: { params: DeliveryIdParamSchema, headers: IdempotencyKeyHeaderSchema },
     responses: { 202: jsonResponse("Queued", DeliverySchema), 404: notFound },
   }),
 );
-deliveryRoutes.openapi(retryWebhookDeliveryRoute, async (c) =>
-  c.json(await service.retryDelivery(c.var.services.db, c.var.caller.claims, c.req.valid("param").id), 202),
-);
+deliveryRoutes.openapi(retryWebhookDeliveryRoute, async (c) => {
+  const { result, replayed } = await service.retryDelivery(
+    c.var.services.db,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    c.req.valid("header")["idempotency-key"],
+  );
+  markReplayed(c, replayed);
+  return c.json(result, 202);
+});

@@ -158,13 +158,20 @@ const testWebhookEndpointRoute = secured(
     method: "post",
     path: "/webhooks/endpoints/{id}/test",
     summary: "Send a `webhook.test` event to this endpoint",
-    request: { params: IdParamSchema },
+    request: { params: IdParamSchema, headers: IdempotencyKeyHeaderSchema },
     responses: { 202: jsonResponse("Queued", TestQueuedSchema), 404: notFound },
   }),
 );
-endpointRoutes.openapi(testWebhookEndpointRoute, async (c) =>
-  c.json(await service.sendTestEvent(c.var.services.db, c.var.caller.claims, c.req.valid("param").id), 202),
-);
+endpointRoutes.openapi(testWebhookEndpointRoute, async (c) => {
+  const { result, replayed } = await service.sendTestEvent(
+    c.var.services.db,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    c.req.valid("header")["idempotency-key"],
+  );
+  markReplayed(c, replayed);
+  return c.json(result, 202);
+});
 
 const replayWebhookEventsRoute = secured(
   { role: "admin" },
@@ -173,14 +180,18 @@ const replayWebhookEventsRoute = secured(
     method: "post",
     path: "/webhooks/endpoints/{id}/replay",
     summary: "Send again every matching event since a time (until another)",
-    request: { params: IdParamSchema, query: ReplayQuerySchema },
+    request: { params: IdParamSchema, query: ReplayQuerySchema, headers: IdempotencyKeyHeaderSchema },
     responses: { 202: jsonResponse("How many deliveries were queued", QueuedSchema), 404: notFound },
   }),
 );
 endpointRoutes.openapi(replayWebhookEventsRoute, async (c) => {
-  const { since, until } = c.req.valid("query");
-  return c.json(
-    await service.replayEvents(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, since, until),
-    202,
+  const { result, replayed } = await service.replayEvents(
+    c.var.services.db,
+    c.var.caller.claims,
+    c.req.valid("param").id,
+    c.req.valid("query"),
+    c.req.valid("header")["idempotency-key"],
   );
+  markReplayed(c, replayed);
+  return c.json(result, 202);
 });
