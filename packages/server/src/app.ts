@@ -6,8 +6,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
 import { recordApiKeyUsage } from "./domains/api-keys/usage/record.ts";
-import { apiKeyUsageRoutes } from "./domains/api-keys/usage/routes.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
@@ -162,6 +162,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
 
   app.route("/v1", systemRoutes);
   app.route("/v1", accessRoutes);
+  app.route("/v1", apiKeyRoutes);
   app.route("/v1", catalogRoutes);
   app.route("/v1", imageRoutes);
   app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
@@ -169,13 +170,19 @@ export function createApp(services: Services, options: AppOptions = {}) {
   documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);
-  app.route("/v1", apiKeyUsageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "A Supabase access token; staff roles come from its `app_role` claim.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-Api-Key",
+    description:
+      "A server's API key (`sk_live_…`), holding the scope the route lists and acting with at most its role cap. Writes must be signed (X-Request-Timestamp, X-Request-Nonce, X-Request-Signature: see the README, Signed requests).",
   });
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

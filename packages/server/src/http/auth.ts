@@ -8,13 +8,12 @@ export const APP_ROLES = ["owner", "admin", "manager", "staff", "viewer"] as con
 export type AppRole = (typeof APP_ROLES)[number];
 
 /**
- * Who may call a route: callers holding `role` or a more powerful one. `scope` names the API-key
- * scope a key needs besides a role cap of at least `role` (see `requireAccess`); a route without
- * one is closed to keys.
+ * Who may call a route: callers holding `role` or a more powerful one; an API key also needs
+ * `scope` (see `requireAccess`).
  */
 export interface Access {
   role: AppRole;
-  scope?: Scope;
+  scope: Scope;
 }
 
 export type Caller =

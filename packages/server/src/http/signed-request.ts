@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { KeyValueStore } from "../platform/kv/index.ts";
+import { type KeyValueStore, StoreUnavailableError } from "../platform/kv/index.ts";
 import { Problem } from "./problems.ts";
 import { publicPath } from "./public-path.ts";
 
@@ -88,8 +88,18 @@ export async function verifySignedRequest(
   if (!(await crypto.subtle.verify("HMAC", key, fromHex(signature), new TextEncoder().encode(canonical)))) {
     throw new Problem("signature-invalid", "the signature does not match this request (see README: Signed requests)");
   }
-  if (!(await nonces.setIfAbsent(`nonce:${keyId}:${nonce}`, timestamp, NONCE_TTL_SECONDS))) {
+  if (!(await firstUse(nonces, `nonce:${keyId}:${nonce}`, timestamp))) {
     throw new Problem("nonce-replayed", "this nonce was already used; sign every request with a fresh one");
+  }
+}
+
+async function firstUse(nonces: KeyValueStore, key: string, timestamp: string): Promise<boolean> {
+  try {
+    return await nonces.setIfAbsent(key, timestamp, NONCE_TTL_SECONDS);
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    // Without the store no replay can be ruled out: refuse, and say it passes.
+    throw new Problem("unavailable", "replay protection is unavailable; retry the request with a fresh nonce");
   }
 }
 

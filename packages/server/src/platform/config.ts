@@ -149,6 +149,18 @@ export const configSchema = z
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1).optional(),
     // The longest a request waits for Redis before going on without it.
     REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(300),
+    // API keys: how long a rotated key keeps working by default, and when the api_keys.alerts job
+    // (and /v1/ready) warns about a key: older than the maximum age, unused for that many days,
+    // or within that many hours of its overlap's end.
+    API_KEY_ROTATION_OVERLAP_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(86_400),
+    API_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    API_KEY_UNUSED_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+    API_KEY_OVERLAP_WARNING_HOURS: z.coerce.number().int().min(1).max(720).default(24),
     // Prefix of every key this deployment writes (several deployments or test runs may share a Redis).
     REDIS_KEY_PREFIX: z
       .string()
@@ -218,6 +230,12 @@ export const configSchema = z
           }
         : undefined,
     redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+    apiKeys: {
+      rotationOverlapSeconds: env.API_KEY_ROTATION_OVERLAP_SECONDS,
+      maxAgeDays: env.API_KEY_MAX_AGE_DAYS,
+      unusedDays: env.API_KEY_UNUSED_DAYS,
+      overlapWarningHours: env.API_KEY_OVERLAP_WARNING_HOURS,
+    },
     rateLimits: {
       enabled: env.RATE_LIMITS_ENABLED,
       groups: { read: env.RATE_LIMIT_READ, write: env.RATE_LIMIT_WRITE, checkout: env.RATE_LIMIT_CHECKOUT },

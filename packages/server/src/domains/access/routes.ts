@@ -26,7 +26,7 @@ accessRoutes.openapi(getMeRoute, (c) => {
 });
 
 const listUserRolesRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "users:manage" },
   {
     operationId: "listUserRoles",
     method: "get",
@@ -47,7 +47,7 @@ accessRoutes.openapi(listUserRolesRoute, async (c) => {
 });
 
 const setUserRoleRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "users:manage" },
   {
     operationId: "setUserRole",
     method: "put",
@@ -64,7 +64,7 @@ accessRoutes.openapi(setUserRoleRoute, async (c) => {
 });
 
 const revokeUserRoleRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "users:manage" },
   {
     operationId: "revokeUserRole",
     method: "delete",

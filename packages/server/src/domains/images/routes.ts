@@ -73,24 +73,27 @@ const KeyAndIfMatchSchema = IfMatchHeaderSchema.extend(IdempotencyKeyHeaderSchem
 
 export const imageRoutes = createRouter();
 
-const listProductImagesRoute = open({
-  operationId: "listProductImages",
-  method: "get",
-  path: "/products/{id}/images",
-  summary: "A product's images in gallery order, with delivery URLs (anyone: published products; viewer and up: all)",
-  request: { params: IdParamSchema },
-  responses: {
-    200: jsonResponse("The images", ImageListSchema),
-    404: errorResponse("No such product"),
-    ...commonErrors,
+const listProductImagesRoute = open(
+  {
+    operationId: "listProductImages",
+    method: "get",
+    path: "/products/{id}/images",
+    summary: "A product's images in gallery order, with delivery URLs (anyone: published products; viewer and up: all)",
+    request: { params: IdParamSchema },
+    responses: {
+      200: jsonResponse("The images", ImageListSchema),
+      404: errorResponse("No such product"),
+      ...commonErrors,
+    },
   },
-});
+  "catalog:read",
+);
 imageRoutes.openapi(listProductImagesRoute, async (c) =>
   c.json({ data: await listImages(c.var.services, c.var.caller.claims, c.req.valid("param").id) }, 200),
 );
 
 const uploadProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "uploadProductImage",
     method: "post",
@@ -120,7 +123,7 @@ imageRoutes.openapi(uploadProductImageRoute, async (c) => {
 });
 
 const signImageUploadRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "signImageUpload",
     method: "post",
@@ -148,7 +151,7 @@ imageRoutes.openapi(signImageUploadRoute, async (c) => {
 });
 
 const confirmProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "confirmProductImage",
     method: "post",
@@ -178,7 +181,7 @@ imageRoutes.openapi(confirmProductImageRoute, async (c) => {
 });
 
 const updateProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "updateProductImage",
     method: "patch",
@@ -198,7 +201,7 @@ imageRoutes.openapi(updateProductImageRoute, async (c) => {
 });
 
 const reorderProductImagesRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "reorderProductImages",
     method: "post",
@@ -219,7 +222,7 @@ imageRoutes.openapi(reorderProductImagesRoute, async (c) => {
 });
 
 const replaceProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "replaceProductImage",
     method: "post",
@@ -250,7 +253,7 @@ imageRoutes.openapi(replaceProductImageRoute, async (c) => {
 });
 
 const listProductImageVersionsRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "catalog:read" },
   {
     operationId: "listProductImageVersions",
     method: "get",
@@ -269,7 +272,7 @@ imageRoutes.openapi(listProductImageVersionsRoute, async (c) => {
 });
 
 const restoreProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "restoreProductImage",
     method: "post",
@@ -289,7 +292,7 @@ imageRoutes.openapi(restoreProductImageRoute, async (c) => {
 });
 
 const deleteProductImageRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "deleteProductImage",
     method: "delete",

@@ -14,7 +14,7 @@ const notFound = errorResponse("No such order");
 export const orderRoutes = createRouter();
 
 const placeOrderRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "orders:write" },
   {
     operationId: "placeOrder",
     method: "post",
@@ -39,7 +39,7 @@ orderRoutes.openapi(placeOrderRoute, async (c) => {
 });
 
 const listOrdersRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "orders:read" },
   {
     operationId: "listOrders",
     method: "get",
@@ -61,7 +61,7 @@ orderRoutes.openapi(listOrdersRoute, async (c) => {
 });
 
 const getOrderRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "orders:read" },
   {
     operationId: "getOrder",
     method: "get",
@@ -78,7 +78,7 @@ orderRoutes.openapi(getOrderRoute, async (c) => {
 });
 
 const setOrderStatusRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "orders:write" },
   {
     operationId: "setOrderStatus",
     method: "post",

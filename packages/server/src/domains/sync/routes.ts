@@ -8,7 +8,7 @@ const { secured } = routesFor("sync");
 export const syncRoutes = createRouter();
 
 const listSyncChangesRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "sync:read" },
   {
     operationId: "listSyncChanges",
     method: "get",
@@ -26,7 +26,7 @@ syncRoutes.openapi(listSyncChangesRoute, async (c) =>
 );
 
 const getSyncStatusRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "sync:read" },
   {
     operationId: "getSyncStatus",
     method: "get",

@@ -20,7 +20,7 @@ type ManagedConfig = Omit<RouteConfig, "tags" | "security" | "middleware"> & { s
 
 /**
  * An endpoint or delivery route's config, made to answer 409 in Svix Cloud mode (said in its
- * description): `secured({ role: "admin" }, managedHere({ operationId: ..., ... }))`.
+ * description): `secured({ role: "admin", scope: "webhooks:manage" }, managedHere({ operationId: ..., ... }))`.
  */
 export function managedHere<const R extends ManagedConfig>(config: R) {
   return {

@@ -4,6 +4,7 @@ import { type Access, ANONYMOUS, type AppRole, hasRole } from "../auth.ts";
 import { clientAddress } from "../client-address.ts";
 import type { AppEnv } from "../env.ts";
 import { Problem } from "../problems.ts";
+import type { Scope } from "../scopes.ts";
 import { isSigned, SIGNED_METHODS, verifySignedRequest } from "../signed-request.ts";
 
 /**
@@ -70,14 +71,13 @@ export function requireRole(minimum: AppRole) {
 
 /**
  * Route guard for a route's declared access (see `secured` in http/route.ts): the role for every
- * caller, and for an API key also the route's scope (a route without one is closed to keys).
+ * caller, and for an API key also the route's scope.
  */
 export function requireAccess(access: Access) {
   const byRole = requireRole(access.role);
   return createMiddleware<AppEnv>(async (c, next) => {
     const caller = c.var.caller;
     if (caller.kind === "api_key") {
-      if (!access.scope) throw new Problem("forbidden", "this endpoint is not open to API keys");
       if (!caller.scopes.includes(access.scope)) {
         throw new Problem("forbidden", `this API key lacks scope ${access.scope}`, { required_scope: access.scope });
       }
@@ -90,5 +90,17 @@ export function requireAccess(access: Access) {
       return next();
     }
     return byRole(c, next);
+  });
+}
+
+/**
+ * On an open route (see `open` in http/route.ts): an API key acts as itself only when it holds
+ * `scope`; otherwise it is seen as an anonymous caller, so its role never widens what it reads.
+ */
+export function keysAs(scope?: Scope) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const caller = c.var.caller;
+    if (caller.kind === "api_key" && !(scope && caller.scopes.includes(scope))) c.set("caller", ANONYMOUS);
+    return next();
   });
 }

@@ -11,8 +11,10 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]);
  */
 export function recordApiKeyUsage(retentionDays: number) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    await next();
+    // Who authenticated, read before the route runs: an open route may then see a key without its
+    // scope as anonymous (keysAs), yet the request is still that key's.
     const caller = c.var.caller;
+    await next();
     if (caller?.kind !== "api_key") return;
     countRequest(
       c.var.services.shared.counters,

@@ -9,7 +9,7 @@ const { secured } = routesFor("catalog");
 export const bulkRoutes = createRouter();
 
 const bulkProductsRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "bulkProducts",
     method: "post",

@@ -39,20 +39,23 @@ const writeErrors = {
 
 export const productRoutes = createRouter();
 
-const listProductsRoute = open({
-  operationId: "listProducts",
-  method: "get",
-  path: "/products",
-  summary: "Products, filtered, searched and sorted (anyone: published only; viewer and up: all)",
-  request: { query: ProductListQuerySchema },
-  responses: { 200: jsonResponse("A page of products", pageSchema(ProductSchema)), ...commonErrors },
-});
+const listProductsRoute = open(
+  {
+    operationId: "listProducts",
+    method: "get",
+    path: "/products",
+    summary: "Products, filtered, searched and sorted (anyone: published only; viewer and up: all)",
+    request: { query: ProductListQuerySchema },
+    responses: { 200: jsonResponse("A page of products", pageSchema(ProductSchema)), ...commonErrors },
+  },
+  "catalog:read",
+);
 productRoutes.openapi(listProductsRoute, async (c) =>
   c.json(await listProducts(c.var.services.db, c.var.caller.claims, c.req.valid("query")), 200),
 );
 
 const createProductRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "createProduct",
     method: "post",
@@ -79,26 +82,36 @@ productRoutes.openapi(createProductRoute, async (c) => {
 });
 
 // Before /products/{id}, which would otherwise take "by-handle" for an id.
-const getProductByHandleRoute = open({
-  operationId: "getProductByHandle",
-  method: "get",
-  path: "/products/by-handle/{handle}",
-  summary: "One product with its variants, by its handle",
-  request: { params: ProductHandleParamSchema },
-  responses: { 200: productResponse("The product"), 404: errorResponse("No product has this handle"), ...commonErrors },
-});
+const getProductByHandleRoute = open(
+  {
+    operationId: "getProductByHandle",
+    method: "get",
+    path: "/products/by-handle/{handle}",
+    summary: "One product with its variants, by its handle",
+    request: { params: ProductHandleParamSchema },
+    responses: {
+      200: productResponse("The product"),
+      404: errorResponse("No product has this handle"),
+      ...commonErrors,
+    },
+  },
+  "catalog:read",
+);
 productRoutes.openapi(getProductByHandleRoute, async (c) =>
   c.json(await getProductByHandle(c.var.services.db, c.var.caller.claims, c.req.valid("param").handle), 200),
 );
 
-const getProductRoute = open({
-  operationId: "getProduct",
-  method: "get",
-  path: "/products/{id}",
-  summary: "One product with its variants",
-  request: { params: IdParamSchema },
-  responses: { 200: productResponse("The product"), 404: errorResponse("No such product"), ...commonErrors },
-});
+const getProductRoute = open(
+  {
+    operationId: "getProduct",
+    method: "get",
+    path: "/products/{id}",
+    summary: "One product with its variants",
+    request: { params: IdParamSchema },
+    responses: { 200: productResponse("The product"), 404: errorResponse("No such product"), ...commonErrors },
+  },
+  "catalog:read",
+);
 productRoutes.openapi(getProductRoute, async (c) => {
   const product = await getProduct(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
   c.header("ETag", etag(product.version));
@@ -106,7 +119,7 @@ productRoutes.openapi(getProductRoute, async (c) => {
 });
 
 const updateProductRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "updateProduct",
     method: "patch",
@@ -125,7 +138,7 @@ productRoutes.openapi(updateProductRoute, async (c) => {
 });
 
 const deleteProductRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "catalog:write" },
   {
     operationId: "deleteProduct",
     method: "delete",
@@ -143,7 +156,7 @@ productRoutes.openapi(deleteProductRoute, async (c) => {
 
 const statusChange = (action: "publish" | "unpublish" | "archive", summary: string) =>
   secured(
-    { role: "manager" },
+    { role: "manager", scope: "catalog:write" },
     {
       operationId: `${action}Product`,
       method: "post",
@@ -159,7 +172,7 @@ const statusChange = (action: "publish" | "unpublish" | "archive", summary: stri
   );
 
 const publishProductRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "catalog:write" },
   {
     operationId: "publishProduct",
     method: "post",

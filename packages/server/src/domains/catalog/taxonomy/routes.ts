@@ -47,24 +47,30 @@ function crudRoutes<T extends z.ZodType>(
     409: errorResponse(name === "category" ? "Handle taken, or the category still has subcategories" : "Handle taken"),
   };
   return {
-    list: open({
-      operationId: `list${Plural}`,
-      method: "get",
-      path: `/${plural}`,
-      summary: `${Plural} by handle (anyone)`,
-      request: { query: PageQuerySchema },
-      responses: { 200: jsonResponse(`A page of ${plural}`, pageSchema(schemas.item)), ...commonErrors },
-    }),
-    get: open({
-      operationId: `get${Name}`,
-      method: "get",
-      path: `/${plural}/{id}`,
-      summary: `One ${name} (anyone)`,
-      request: { params: IdParamSchema },
-      responses: { 200: jsonResponse(`The ${name}`, schemas.item), ...errors, ...commonErrors },
-    }),
+    list: open(
+      {
+        operationId: `list${Plural}`,
+        method: "get",
+        path: `/${plural}`,
+        summary: `${Plural} by handle (anyone)`,
+        request: { query: PageQuerySchema },
+        responses: { 200: jsonResponse(`A page of ${plural}`, pageSchema(schemas.item)), ...commonErrors },
+      },
+      "catalog:read",
+    ),
+    get: open(
+      {
+        operationId: `get${Name}`,
+        method: "get",
+        path: `/${plural}/{id}`,
+        summary: `One ${name} (anyone)`,
+        request: { params: IdParamSchema },
+        responses: { 200: jsonResponse(`The ${name}`, schemas.item), ...errors, ...commonErrors },
+      },
+      "catalog:read",
+    ),
     create: secured(
-      { role: "staff" },
+      { role: "staff", scope: "catalog:write" },
       {
         operationId: `create${Name}`,
         method: "post",
@@ -78,7 +84,7 @@ function crudRoutes<T extends z.ZodType>(
       },
     ),
     update: secured(
-      { role: "staff" },
+      { role: "staff", scope: "catalog:write" },
       {
         operationId: `update${Name}`,
         method: "patch",
@@ -89,7 +95,7 @@ function crudRoutes<T extends z.ZodType>(
       },
     ),
     remove: secured(
-      { role: "manager" },
+      { role: "manager", scope: "catalog:write" },
       {
         operationId: `delete${Name}`,
         method: "delete",
@@ -109,16 +115,19 @@ const categories = crudRoutes("category", "categories", {
   patch: CategoryPatchSchema,
 });
 
-const getCategoryTreeRoute = open({
-  operationId: "getCategoryTree",
-  method: "get",
-  path: "/categories/tree",
-  summary: "The whole category tree (anyone)",
-  responses: {
-    200: jsonResponse("Root categories with their children", z.object({ data: z.array(CategoryNodeSchema) })),
-    ...commonErrors,
+const getCategoryTreeRoute = open(
+  {
+    operationId: "getCategoryTree",
+    method: "get",
+    path: "/categories/tree",
+    summary: "The whole category tree (anyone)",
+    responses: {
+      200: jsonResponse("Root categories with their children", z.object({ data: z.array(CategoryNodeSchema) })),
+      ...commonErrors,
+    },
   },
-});
+  "catalog:read",
+);
 
 export const taxonomyRoutes = createRouter()
   .openapi(getCategoryTreeRoute, async (c) =>

@@ -31,7 +31,7 @@ const { secured } = routesFor("catalog");
 export const transferRoutes = createRouter();
 
 const importProductsRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "importProducts",
     method: "post",
@@ -96,7 +96,7 @@ transferRoutes.openapi(importProductsRoute, async (c) => {
 });
 
 const getJobRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:read" },
   {
     operationId: "getJob",
     method: "get",
@@ -114,7 +114,7 @@ transferRoutes.openapi(getJobRoute, async (c) =>
 );
 
 const exportProductsRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "catalog:read" },
   {
     operationId: "exportProducts",
     method: "get",

@@ -14,7 +14,7 @@ const writeErrors = {
 export const variantRoutes = createRouter();
 
 const addVariantRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "addVariant",
     method: "post",
@@ -41,7 +41,7 @@ variantRoutes.openapi(addVariantRoute, async (c) => {
 });
 
 const updateVariantRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "updateVariant",
     method: "patch",
@@ -60,7 +60,7 @@ variantRoutes.openapi(updateVariantRoute, async (c) => {
 });
 
 const deleteVariantRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "catalog:write" },
   {
     operationId: "deleteVariant",
     method: "delete",

@@ -12,7 +12,7 @@ const { secured } = routesFor("inventory");
 export const locationRoutes = createRouter();
 
 const createLocationRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "inventory:write" },
   {
     operationId: "createLocation",
     method: "post",
@@ -38,7 +38,7 @@ locationRoutes.openapi(createLocationRoute, async (c) => {
 });
 
 const listLocationsRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "listLocations",
     method: "get",
@@ -59,7 +59,7 @@ locationRoutes.openapi(listLocationsRoute, async (c) => {
 });
 
 const updateLocationRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "inventory:write" },
   {
     operationId: "updateLocation",
     method: "patch",

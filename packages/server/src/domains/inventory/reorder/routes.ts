@@ -10,7 +10,7 @@ const { secured } = routesFor("inventory");
 export const reorderRoutes = createRouter();
 
 const listReorderSuggestionsRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "listReorderSuggestions",
     method: "get",
@@ -36,7 +36,7 @@ reorderRoutes.openapi(listReorderSuggestionsRoute, async (c) => {
 /** Resolving and dismissing differ only in the status they close a suggestion with. */
 const closeSuggestionRoute = (action: "resolve" | "dismiss") =>
   secured(
-    { role: "staff" },
+    { role: "staff", scope: "inventory:write" },
     {
       operationId: action === "resolve" ? "resolveReorderSuggestion" : "dismissReorderSuggestion",
       method: "post",

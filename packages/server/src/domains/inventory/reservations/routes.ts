@@ -11,7 +11,7 @@ const notFound = errorResponse("Unknown reservation");
 export const reservationRoutes = createRouter();
 
 const createReservationRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "inventory:write" },
   {
     operationId: "createReservation",
     method: "post",
@@ -42,7 +42,7 @@ reservationRoutes.openapi(createReservationRoute, async (c) => {
 /** Releasing and committing take the same request and answer the reservation after the change. */
 const reservationActionRoute = (action: "release" | "commit") =>
   secured(
-    { role: "staff" },
+    { role: "staff", scope: "inventory:write" },
     {
       operationId: `${action}Reservation`,
       method: "post",
@@ -75,7 +75,7 @@ reservationRoutes.openapi(commitReservationRoute, async (c) =>
 );
 
 const getReservationRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getReservation",
     method: "get",

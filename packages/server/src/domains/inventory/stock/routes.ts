@@ -38,7 +38,7 @@ function idempotencyKey(header: string | undefined, body: string | undefined): s
 }
 
 const adjustStockRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "inventory:write" },
   {
     operationId: "adjustStock",
     method: "post",
@@ -64,7 +64,7 @@ stockRoutes.openapi(adjustStockRoute, async (c) => {
 });
 
 const transferStockRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "inventory:write" },
   {
     operationId: "transferStock",
     method: "post",
@@ -91,7 +91,7 @@ stockRoutes.openapi(transferStockRoute, async (c) => {
 });
 
 const setStockLevelPolicyRoute = secured(
-  { role: "manager" },
+  { role: "manager", scope: "inventory:write" },
   {
     operationId: "setStockLevelPolicy",
     method: "patch",
@@ -110,7 +110,7 @@ stockRoutes.openapi(setStockLevelPolicyRoute, async (c) =>
 );
 
 const getStockStatusRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getStockStatus",
     method: "get",
@@ -142,7 +142,7 @@ stockRoutes.openapi(getStockStatusRoute, async (c) => {
 });
 
 const getStockHistoryRoute = secured(
-  { role: "viewer" },
+  { role: "viewer", scope: "inventory:read" },
   {
     operationId: "getStockHistory",
     method: "get",
@@ -168,7 +168,7 @@ stockRoutes.openapi(getStockHistoryRoute, async (c) => {
 });
 
 const verifyStockLedgerRoute = secured(
-  { role: "staff" },
+  { role: "staff", scope: "inventory:write" },
   {
     operationId: "verifyStockLedger",
     method: "post",

@@ -12,7 +12,7 @@ const { secured } = routesFor("webhooks");
 export const deliveryRoutes = createRouter();
 
 const listWebhookDeliveriesRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "listWebhookDeliveries",
     method: "get",
@@ -38,7 +38,7 @@ deliveryRoutes.openapi(listWebhookDeliveriesRoute, async (c) => {
 });
 
 const getWebhookDeliveryRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "getWebhookDelivery",
     method: "get",
@@ -53,7 +53,7 @@ deliveryRoutes.openapi(getWebhookDeliveryRoute, async (c) =>
 );
 
 const retryWebhookDeliveryRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "retryWebhookDelivery",
     method: "post",

@@ -23,7 +23,7 @@ const { secured } = routesFor("webhooks");
 export const endpointRoutes = createRouter();
 
 const createWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "createWebhookEndpoint",
     method: "post",
@@ -53,7 +53,7 @@ endpointRoutes.openapi(createWebhookEndpointRoute, async (c) => {
 });
 
 const listWebhookEndpointsRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "listWebhookEndpoints",
     method: "get",
@@ -74,7 +74,7 @@ endpointRoutes.openapi(listWebhookEndpointsRoute, async (c) => {
 });
 
 const getWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "getWebhookEndpoint",
     method: "get",
@@ -89,7 +89,7 @@ endpointRoutes.openapi(getWebhookEndpointRoute, async (c) =>
 );
 
 const updateWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "updateWebhookEndpoint",
     method: "patch",
@@ -113,7 +113,7 @@ endpointRoutes.openapi(updateWebhookEndpointRoute, async (c) =>
 );
 
 const deleteWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "deleteWebhookEndpoint",
     method: "delete",
@@ -129,7 +129,7 @@ endpointRoutes.openapi(deleteWebhookEndpointRoute, async (c) => {
 });
 
 const rotateWebhookSecretRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "rotateWebhookSecret",
     method: "post",
@@ -152,7 +152,7 @@ endpointRoutes.openapi(rotateWebhookSecretRoute, async (c) => {
 });
 
 const testWebhookEndpointRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "testWebhookEndpoint",
     method: "post",
@@ -174,7 +174,7 @@ endpointRoutes.openapi(testWebhookEndpointRoute, async (c) => {
 });
 
 const replayWebhookEventsRoute = secured(
-  { role: "admin" },
+  { role: "admin", scope: "webhooks:manage" },
   managedHere({
     operationId: "replayWebhookEvents",
     method: "post",
