@@ -27,6 +27,8 @@ export interface Sample {
   seconds: number;
   /** Per-operation latency in ms. */
   latencies: number[];
+  /** CPU time this process spent (user + system), in seconds: unlike wall time, blind to other processes. */
+  cpuSeconds?: number;
 }
 
 /** Runs `op` with `concurrency` workers until the budget is spent; records every latency. */
@@ -34,6 +36,7 @@ export async function measure(op: () => Promise<unknown>, budget: Budget): Promi
   const concurrency = budget.concurrency ?? 1;
   if (budget.warmupMs) await loop(op, concurrency, budget.warmupMs, Number.POSITIVE_INFINITY, null);
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await loop(
     op,
@@ -43,7 +46,8 @@ export async function measure(op: () => Promise<unknown>, budget: Budget): Promi
     latencies,
   );
   const seconds = (performance.now() - started) / 1000;
-  return { ops: latencies.length, seconds, latencies };
+  const used = process.cpuUsage(cpu);
+  return { ops: latencies.length, seconds, latencies, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 async function loop(
@@ -86,6 +90,92 @@ export async function interleave(
 }
 
 export const opsPerSec = (sample: Sample): number => sample.ops / sample.seconds;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface Overhead {
+  /** Median over rounds of (time per operation of subject) / (time per operation of baseline). */
+  ratio: number;
+  /** Each round's ratio, in round order. */
+  ratios: number[];
+  /** Median over rounds of (subject p50 latency) / (baseline p50 latency): blind to stalls. */
+  p50Ratio: number;
+  /**
+   * Median over rounds of this process's CPU time per operation, subject / baseline: what the subject
+   * costs in work, nearly blind to other processes on the machine (the database's work is not in it).
+   */
+  cpuRatio: number;
+  /** Median over rounds of the CPU time per operation the subject adds, in µs. */
+  cpuAddedMicros: number;
+  subject: Sample[];
+  baseline: Sample[];
+}
+
+/**
+ * What `subject` costs over `baseline` per operation, made to hold on a noisy shared machine: both
+ * warm up, then many short rounds, each measuring the two back to back in alternating order
+ * (ABBA...), so drift hits both sides of a pair alike; the answer is the median of the per-round
+ * ratios (one disturbed round moves it little).
+ */
+export async function overhead(
+  subject: () => Promise<unknown>,
+  baseline: () => Promise<unknown>,
+  budget: Budget & { rounds: number },
+): Promise<Overhead> {
+  if (budget.warmupMs) {
+    const warmup = { ms: budget.warmupMs, concurrency: budget.concurrency };
+    await measure(subject, warmup);
+    await measure(baseline, warmup);
+  }
+  const result = await interleave(subject, baseline, { ...budget, warmupMs: 0 });
+  const ratios = result.subject.map((sample, i) => opsPerSec(result.baseline[i] as Sample) / opsPerSec(sample));
+  const p50Ratios = result.subject.map(
+    (sample, i) => quantile([sample], 0.5) / quantile([result.baseline[i] as Sample], 0.5),
+  );
+  const cpuPerOp = (sample: Sample) => (sample.cpuSeconds ?? Number.NaN) / sample.ops;
+  const cpuRatios = result.subject.map((sample, i) => cpuPerOp(sample) / cpuPerOp(result.baseline[i] as Sample));
+  const cpuAdded = result.subject.map((sample, i) => (cpuPerOp(sample) - cpuPerOp(result.baseline[i] as Sample)) * 1e6);
+  return {
+    ratio: median(ratios),
+    ratios,
+    p50Ratio: median(p50Ratios),
+    cpuRatio: median(cpuRatios),
+    cpuAddedMicros: median(cpuAdded),
+    ...result,
+  };
+}
+
+/** A median ops/s row, p50/p99 rows, and the overhead line for an `overhead` result. */
+export function overheadRows(label: string, baselineLabel: string, result: Overhead): Row[] {
+  return [
+    {
+      figure: `${label} ops/s (median of ${result.ratios.length} rounds)`,
+      value: median(result.subject.map(opsPerSec)),
+      baseline: `${baselineLabel} ops/s`,
+      baselineValue: median(result.baseline.map(opsPerSec)),
+      unit: "ops/s",
+    },
+    ...compareRows(label, baselineLabel, { subject: result.subject, baseline: result.baseline }).filter(
+      (row) => row.unit === "ms",
+    ),
+  ];
+}
+
+/** `label: 1.040x time per request (median of 15 paired rounds; rounds 0.97x-1.10x); p50 latency 1.03x; CPU ...`. */
+export function describeOverhead(label: string, result: Overhead): string {
+  const low = Math.min(...result.ratios);
+  const high = Math.max(...result.ratios);
+  return (
+    `${label}: ${result.ratio.toFixed(3)}x time per request (median of ${result.ratios.length} paired rounds; ` +
+    `rounds ${low.toFixed(2)}x-${high.toFixed(2)}x); p50 latency ${result.p50Ratio.toFixed(3)}x; ` +
+    `CPU per request ${result.cpuRatio.toFixed(3)}x (${result.cpuAddedMicros.toFixed(1)} µs added)`
+  );
+}
 
 /** The q-th quantile (0..1) of the latencies of all samples together, in ms. */
 export function quantile(samples: Sample[], q: number): number {

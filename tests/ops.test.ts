@@ -62,9 +62,11 @@ describe(`ops/ dashboards and rules against a real scrape on ${engine}`, () => {
   const exported = new Map<string, Set<string>>();
 
   beforeAll(async () => {
-    const { request, services } = createTestApp(ctx.db, { METRICS_TOKEN });
+    const { request, services } = createTestApp(ctx.db, { METRICS_TOKEN, RATE_LIMITS_ENABLED: "true" });
     await request("GET", "/v1/health");
     await request("GET", "/v1/products", { as: "viewer" });
+    // A refused API key, so the key request counter carries its outcome label.
+    await request("GET", "/v1/products", { headers: { "x-api-key": `sk_live_${"A".repeat(43)}` } });
     const job = findJob("inventory.check_ledger");
     if (!job) throw new Error("inventory.check_ledger is not registered");
     await runJob(job, services);
@@ -119,6 +121,9 @@ describe(`ops/ dashboards and rules against a real scrape on ${engine}`, () => {
       "storekeep_reservations",
       "storekeep_ledger_mismatches",
       "storekeep_job_runs_total",
+      "storekeep_rate_limit_decisions_total",
+      "storekeep_api_key_requests_total",
+      "storekeep_redis_available",
     ]) {
       expect(exported.has(family), family).toBe(true);
     }

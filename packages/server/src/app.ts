@@ -97,6 +97,8 @@ const ALLOWED_HEADERS = [
 export interface AppOptions {
   /** Request metrics middleware (default on; bench/http turns it off to measure its cost). */
   httpMetrics?: boolean;
+  /** The request log line (default on; bench/http turns it off to measure its cost). */
+  requestLog?: boolean;
 }
 
 /** The `api` edge function: every route under `/api/v1`, the same on Deno and Node. */
@@ -110,7 +112,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
     c.set("constraints", constraintRules);
     await next();
   });
-  app.use("*", requestLog);
+  if (options.requestLog !== false) app.use("*", requestLog);
   app.use("*", bodyLimits());
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(

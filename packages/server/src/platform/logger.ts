@@ -25,20 +25,43 @@ const SECRET_FIELD = /password|passwd|secret|token|authorization|cookie|api[_-]?
 /** One JSON object per line on stdout; callers pass the request id in `fields`. */
 export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
   const write = options.write ?? ((line: string) => console.log(line));
-  const redact = options.redact;
-  const replacer = redact
-    ? (key: string, value: unknown) => {
-        if (key && SECRET_FIELD.test(key) && value != null && value !== "") return "[redacted]";
-        return typeof value === "string" ? redact(value) : value;
-      }
-    : undefined;
+  const serialize = options.redact ? redactingSerializer(options.redact) : (line: Fields) => JSON.stringify(line);
   const emit =
     (at: Exclude<LogLevel, "silent">) =>
     (msg: string, fields: Fields = {}) => {
       if (ORDER[at] < ORDER[level]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }, replacer));
+      write(serialize({ time: new Date().toISOString(), level: at, msg, ...fields }));
     };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+function redactingSerializer(redact: Redactor): (line: Fields) => string {
+  // Field names repeat from line to line: test each once.
+  const secretKeys = new Map<string, boolean>();
+  const isSecretKey = (key: string) => {
+    let secret = secretKeys.get(key);
+    if (secret === undefined) {
+      secret = SECRET_FIELD.test(key);
+      if (secretKeys.size < 1000) secretKeys.set(key, secret);
+    }
+    return secret;
+  };
+  const clean = (key: string, value: unknown): unknown => {
+    if (key && value != null && value !== "" && isSecretKey(key)) return "[redacted]";
+    return typeof value === "string" ? redact(value) : value;
+  };
+  return (line) => {
+    // A flat line (the request line) is cleaned field by field and serialized on JSON's fast path;
+    // nested values go through a replacer that cleans every level.
+    const flat: Fields = {};
+    let nested = false;
+    for (const key of Object.keys(line)) {
+      const value = clean(key, line[key]);
+      if (value !== null && typeof value === "object") nested = true;
+      flat[key] = value;
+    }
+    return nested ? JSON.stringify(flat, clean) : JSON.stringify(flat);
+  };
 }
 
 /** An error as log fields: its name, message and stack (the logger's redactor cleans both). */

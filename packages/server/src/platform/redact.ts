@@ -23,6 +23,23 @@ const PATTERNS: [RegExp, string][] = [
   ],
 ];
 
+// What every pattern above starts with: a string without any of these needs no replacing, and
+// nearly every string logged (ids, routes, methods, times) is such a string. One test, not six scans.
+const SUSPECT_SOURCES = [
+  "eyJ",
+  "whsec_",
+  "sks?_",
+  "bearer",
+  "basic",
+  ":\\/\\/",
+  "passw",
+  "pwd",
+  "secret",
+  "token",
+  "api[_-]?key",
+  "signature",
+];
+
 /**
  * A redactor for the given secret values (exact matches, however they appear) and the credential
  * shapes above. Values shorter than 8 characters are ignored: they would mask ordinary words.
@@ -31,10 +48,11 @@ export function createRedactor(secrets: readonly (string | undefined)[] = []): R
   const values = [...new Set(secrets.filter((value): value is string => !!value && value.length >= 8))].sort(
     (a, b) => b.length - a.length,
   );
-  const exact = values.length
-    ? new RegExp(values.map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g")
-    : undefined;
+  const escaped = values.map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const exact = escaped.length ? new RegExp(escaped.join("|"), "g") : undefined;
+  const suspect = new RegExp([...SUSPECT_SOURCES, ...escaped].join("|"), "i");
   return (text) => {
+    if (!suspect.test(text)) return text;
     let out = exact ? text.replace(exact, MASK) : text;
     for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
     return out;
