@@ -207,3 +207,31 @@ describe.each(backends)(`signed key requests on ${engine}, nonces in $name`, ({ 
     expect(rows).toHaveLength(1);
   });
 });
+
+describe(`the API key request counter on ${engine}`, () => {
+  it("counts accepted, refused keys, refused signatures and replays", async () => {
+    const api = createTestApp(ctx.db);
+    const key = await issueKey(ctx.db, { scopes: ["api_keys:manage", "catalog:read"], roleCap: "admin" });
+    const body = JSON.stringify({ name: "counted", scopes: ["catalog:read"], role_cap: "viewer" });
+    const signed = await signRequest({
+      method: "POST",
+      url: "http://local/api/v1/api-keys",
+      body,
+      signingSecret: key.signing_secret,
+    });
+    const headers = { "x-api-key": key.secret };
+    expect((await api.request("POST", "/v1/api-keys", { body, headers: { ...headers, ...signed } })).status).toBe(201);
+    expect((await api.request("POST", "/v1/api-keys", { body, headers: { ...headers, ...signed } })).status).toBe(401);
+    expect((await api.request("POST", "/v1/api-keys", { body, headers })).status).toBe(401);
+    expect((await api.request("GET", "/v1/api-keys", { headers })).status).toBe(200);
+    expect(
+      (await api.request("GET", "/v1/api-keys", { headers: { "x-api-key": `sk_test_${"B".repeat(43)}` } })).status,
+    ).toBe(401);
+    const { body: text } = await api.services.metrics.scrape();
+    const count = (outcome: string) =>
+      Number(new RegExp(`storekeep_api_key_requests_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect([count("accepted"), count("replayed"), count("signature_refused"), count("key_refused")]).toEqual([
+      2, 1, 1, 1,
+    ]);
+  });
+});

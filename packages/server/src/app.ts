@@ -5,7 +5,8 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
-import { apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { apiKeyAlertConstraints, apiKeyConstraints } from "./domains/api-keys/constraints.ts";
+import { apiKeyEventTypes } from "./domains/api-keys/events.ts";
 import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
 import { recordApiKeyUsage } from "./domains/api-keys/usage/record.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
@@ -56,6 +57,7 @@ export const API_VERSION = "1.0.0";
  * emits without an entry here fails tests/webhooks.event-catalogue.test.ts.
  */
 export const eventTypes: readonly EventType[] = [
+  ...apiKeyEventTypes,
   ...catalogEventTypes,
   ...imageEventTypes,
   ...inventoryEventTypes,
@@ -71,6 +73,7 @@ export const constraintRules = {
   ...systemConstraints,
   ...accessConstraints,
   ...apiKeyConstraints,
+  ...apiKeyAlertConstraints,
   ...catalogConstraints,
   ...imageConstraints,
   ...webhookConstraints,

@@ -1,4 +1,5 @@
 import { createApp } from "./app.ts";
+import { apiKeyWarnings } from "./domains/api-keys/alerts.ts";
 import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createApiKeyVerifier } from "./http/api-keys.ts";
@@ -58,6 +59,7 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
     images: config.images ? createCloudinaryProvider(config.images) : undefined,
     shared,
     optionalReadiness: { redis: () => shared.kv.ping() },
+    warnings: { api_keys: () => apiKeyWarnings(db, config.apiKeys) },
     readiness: {
       database: async () => {
         await db.query("select 1");

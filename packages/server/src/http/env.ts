@@ -33,6 +33,8 @@ export interface Services {
   readiness: Record<string, () => Promise<void>>;
   /** Checks of dependencies the API serves on without (down: /v1/ready says degraded). */
   optionalReadiness: Record<string, () => Promise<void>>;
+  /** Conditions an operator should act on that do not stop serving (/v1/ready lists them as warnings). */
+  warnings: Record<string, () => Promise<string[]>>;
   /** Rate limits, nonces and cache: Upstash Redis, or in process (local only). */
   shared: SharedState;
 }

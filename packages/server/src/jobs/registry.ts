@@ -1,3 +1,4 @@
+import { emitApiKeyAlerts } from "../domains/api-keys/alerts.ts";
 import { processPendingImports } from "../domains/catalog/transfer/service.ts";
 import { destroyQueuedAssets } from "../domains/images/service.ts";
 import type { Services } from "../http/env.ts";
@@ -92,6 +93,17 @@ jobs.push({
       "select private.record_ledger_check() as result",
     );
     return { ...rows[0]?.result };
+  },
+});
+
+// API keys: rotation alerts (api_key.rotation_due, api_key.unused, api_key.overlap_ending), each
+// emitted once per key; thresholds from config (API_KEY_MAX_AGE_DAYS, ...).
+jobs.push({
+  name: "api_keys.alerts",
+  intervalMs: 60 * 60_000,
+  async run(db, services) {
+    if (!services) throw new Error("api_keys.alerts needs the services (its thresholds)");
+    return { ...(await emitApiKeyAlerts(db, services.config.apiKeys)) };
   },
 });
 

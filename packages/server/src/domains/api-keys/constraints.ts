@@ -16,3 +16,9 @@ export const apiKeyConstraints: ConstraintRules = rules("private.api_keys", {
   api_keys_rotated_from_fkey: ["id", "not_found", "the rotated key does not exist"],
   api_keys_expiry_after_creation: ["expires_at", "out_of_range", "a key expires after it is created"],
 });
+
+export const apiKeyAlertConstraints: ConstraintRules = rules("private.api_key_alerts", {
+  api_key_alerts_pkey: [null, "taken", "this alert was recorded already"],
+  api_key_alerts_key_id_fkey: [null, "not_found", "no such API key"],
+  api_key_alerts_kind_check: [null, "invalid", "the alert kind is rotation_due, unused or overlap_ending"],
+});

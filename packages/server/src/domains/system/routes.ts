@@ -27,7 +27,8 @@ const getReadyRoute = open({
   },
 });
 systemRoutes.openapi(getReadyRoute, async (c) => {
-  const readiness = await checkReadiness(c.var.services.readiness, c.var.services.optionalReadiness);
+  const { readiness: checks, optionalReadiness, warnings } = c.var.services;
+  const readiness = await checkReadiness(checks, optionalReadiness, warnings);
   c.header("cache-control", "no-store");
   return readiness.status !== "unavailable" ? c.json(readiness, 200) : c.json(readiness, 503);
 });

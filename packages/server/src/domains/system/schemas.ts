@@ -9,6 +9,10 @@ export const ReadinessSchema = z
       z.string(),
       z.object({ status: z.enum(["up", "down"]), latency_ms: z.number(), error: z.string().optional() }),
     ),
+    warnings: z.array(z.string()).openapi({
+      description:
+        "What an operator should act on while serving goes on (API keys due for rotation, unused, or about to stop)",
+    }),
   })
   .openapi("Readiness");
 

@@ -5,12 +5,17 @@ const CHECK_TIMEOUT_MS = 2_000;
 /**
  * Runs every readiness check at once, each bounded in time. A required dependency down makes the
  * whole unavailable (503); an optional one down (Redis: the API serves on without it) makes it
- * degraded, still 200.
+ * degraded, still 200. Warnings (API keys due for rotation, ...) are listed without changing it.
  */
 export async function checkReadiness(
   checks: Record<string, () => Promise<void>>,
   optional: Record<string, () => Promise<void>> = {},
+  warningSources: Record<string, () => Promise<string[]>> = {},
 ): Promise<Readiness> {
+  // Warnings never change the status; one that cannot be read (its database down) is left out.
+  const warnings = Promise.all(
+    Object.values(warningSources).map((source) => withTimeout(source(), CHECK_TIMEOUT_MS).catch(() => [])),
+  );
   const entries = await Promise.all(
     [...Object.entries(checks), ...Object.entries(optional)].map(async ([name, check]) => {
       const started = performance.now();
@@ -25,7 +30,7 @@ export async function checkReadiness(
   );
   const down = entries.filter(([, result]) => result.status === "down").map(([name]) => name);
   const status = down.some((name) => name in checks) ? "unavailable" : down.length ? "degraded" : "ready";
-  return { status, checks: Object.fromEntries(entries) };
+  return { status, checks: Object.fromEntries(entries), warnings: (await warnings).flat() };
 }
 
 function elapsed(started: number): number {

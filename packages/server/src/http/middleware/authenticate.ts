@@ -30,19 +30,19 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   return next();
 });
 
-type KeyOutcome = "accepted" | "refused" | "unsigned" | "signature_refused" | "replayed";
+type KeyOutcome = "accepted" | "key_refused" | "signature_refused" | "replayed";
 
+/** Authenticates an API key and, for a write (or any signed request), its signature. */
 async function authenticateKey(c: Context<AppEnv>, apiKey: string) {
   const { apiKeys, shared, metrics } = c.var.services;
   const outcomes = metrics.counter(
     "storekeep_api_key_requests_total",
-    "Requests made with an API key, by outcome (accepted, refused key, unsigned write, bad signature, replayed nonce)",
+    "Requests made with an API key, by outcome: accepted, key_refused, signature_refused, replayed",
     ["outcome"],
   );
-  let outcome: KeyOutcome = "refused";
+  let outcome: KeyOutcome = "key_refused";
   try {
     const { caller, signingSecret } = await apiKeys.verify(apiKey, clientAddress(c));
-    outcome = "unsigned";
     if (SIGNED_METHODS.has(c.req.method) || isSigned(c)) {
       outcome = "signature_refused";
       await verifySignedRequest(c, caller.keyId, signingSecret, shared.kv);
