@@ -186,15 +186,33 @@ const routeNamed = (name: string) => {
 const bulkRoute = routeNamed("POST /products/bulk");
 const importRoute = routeNamed("POST /products/import");
 
-const send = (route: CreatingRoute, body: unknown, key?: string, as: AppRole = route.as) =>
+const send = (
+  route: CreatingRoute,
+  body: unknown,
+  key?: string,
+  as: AppRole = route.as,
+  headers: Record<string, string> = {},
+) =>
   api().request("POST", route.path(), {
     as,
     body,
     headers: {
+      ...headers,
       ...(key ? { "idempotency-key": key } : {}),
       ...(route.contentType ? { "content-type": route.contentType } : {}),
     },
   });
+
+// Item 16's guard: a created resource is one the client can follow. The gateway strips its prefix
+// (`/functions/v1` on Supabase and in `npm start`) and announces it; the Location must be the path
+// the client called, and GET on it (through the gateway) must answer 200.
+const GATEWAY = { "x-forwarded-prefix": "/functions/v1" };
+async function expectFollowable(location: string | null, as: AppRole) {
+  expect(location).toMatch(/^\/functions\/v1\/api\/v1\//);
+  const followed = await api().request("GET", (location ?? "").replace(/^\/functions\/v1\/api/, ""), { as });
+  expect(followed.status, `GET ${location}: ${followed.text}`).toBe(200);
+  return followed;
+}
 const created = (route: CreatingRoute, json: any) => (route.created ? route.created(json) : json.id);
 const jobCount = async () =>
   Number((await ctx.db.query<{ n: string }>("select count(*) as n from private.background_jobs")).rows[0]?.n);
@@ -225,10 +243,18 @@ const EXEMPT: Record<string, string> = {
   "POST /v1/webhooks/inbound/{source}": "Standard Webhooks: the sender's webhook-id is the idempotency key",
 };
 
+/** Routes answering 201 outside `routes` whose cases below follow their Location. */
+const LOCATED_ELSEWHERE = [
+  "POST /v1/products/{id}/images",
+  "POST /v1/products/{id}/images/confirm",
+  "POST /v1/api-keys",
+];
+
 /**
  * Keyed routes whose requests are not JSON rows to count (multipart uploads, a browser upload's
  * confirmation, webhook actions that re-queue what exists): each has its own cases further down.
  */
+
 const ACTION_CASES = [
   "POST /v1/products/{id}/images",
   "POST /v1/products/{id}/images/{image_id}/replace",
@@ -264,6 +290,25 @@ describe(`every creating route in the OpenAPI document takes Idempotency-Key on 
       ]);
     expect(missing).toEqual([]);
   });
+
+  it("each POST answering 201 has a case that follows its Location", async () => {
+    const spec = (await api().request("GET", "/v1/openapi.json")).json as {
+      paths: Record<string, Record<string, { responses: object }>>;
+    };
+    const creating = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([method, operation]) => method === "post" && "201" in operation.responses)
+        .map(() => `POST ${path.replace(/^\/api/, "")}`),
+    );
+    const located = new Set([
+      ...routes
+        .filter((route) => (route.status ?? 201) === 201)
+        .map((route) => route.name.replace(/^POST /, "POST /v1")),
+      ...LOCATED_ELSEWHERE,
+    ]);
+    expect(creating.length).toBeGreaterThan(10);
+    expect(creating.filter((name) => !located.has(name))).toEqual([]);
+  });
 });
 
 describe.each(routes)(`Idempotency-Key on $name on ${engine}`, (route) => {
@@ -293,6 +338,12 @@ describe.each(routes)(`Idempotency-Key on $name on ${engine}`, (route) => {
     expect(other.json.errors[0].field).toBe("header.idempotency-key");
     expect(await route.count("other-b")).toBe(0);
     expect(await route.count("other")).toBe(rows);
+  });
+
+  it.skipIf(status !== 201)("answers a Location with the called path, which GET follows", async () => {
+    const response = await send(route, route.body("located"), undefined, route.as, GATEWAY);
+    expect(response.status, response.text).toBe(201);
+    await expectFollowable(response.headers.get("location"), route.as);
   });
 
   it("without a key, two requests create two rows", async () => {
@@ -517,7 +568,10 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
     const form = new FormData();
     form.append("file", new Blob([new Uint8Array(bytes)], { type: "image/png" }), "photo.png");
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    const headers: Record<string, string> = { authorization: `Bearer ${await mintStaffToken(TEST_SECRET, "staff")}` };
+    const headers: Record<string, string> = {
+      ...GATEWAY,
+      authorization: `Bearer ${await mintStaffToken(TEST_SECRET, "staff")}`,
+    };
     if (key) headers["idempotency-key"] = key;
     const response = await images.app.request(`/api${path}`, { method: "POST", body: form, headers });
     const text = await response.text();
@@ -530,6 +584,7 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
     const uploads = uploadsAtProvider();
     const first = await postFile(`/v1/products/${productId}/images`, bytes, "image-same");
     expect(first.status, first.text).toBe(201);
+    expect((await expectFollowable(first.headers.get("location"), "staff")).json.id).toBe(first.json.id);
     const again = await postFile(`/v1/products/${productId}/images`, bytes, "image-same");
     expect(again.status).toBe(201);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
@@ -585,7 +640,7 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
         headers: key ? { "idempotency-key": key } : {},
       });
     const first = await sign({ product_id: productId }, "sign-same");
-    expect(first.status, first.text).toBe(201);
+    expect(first.status, first.text).toBe(200);
     const again = await sign({ product_id: productId }, "sign-same");
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.json).toEqual(first.json);
@@ -610,10 +665,11 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
       images.request("POST", `/v1/products/${productId}/images/confirm`, {
         as: "staff",
         body,
-        headers: { "idempotency-key": key },
+        headers: { ...GATEWAY, "idempotency-key": key },
       });
     const first = await confirm({ upload, alt_text: "first" }, "confirm-same");
     expect(first.status, first.text).toBe(201);
+    expect((await expectFollowable(first.headers.get("location"), "staff")).json.id).toBe(first.json.id);
     const again = await confirm({ upload, alt_text: "first" }, "confirm-same");
     expect(again.status).toBe(201);
     expect(again.headers.get("idempotent-replayed")).toBe("true");
@@ -636,6 +692,18 @@ describe(`Idempotency-Key on image uploads on ${engine}`, () => {
     expect(await imageCount(productId)).toBe(1);
     // Uploads that lost the race were deleted at the provider (an asset is a bytes and a metadata file).
     expect((await local.files()).length - before).toBe(2);
+  });
+});
+
+describe(`Location of the routes answering 201 outside \`routes\` on ${engine}`, () => {
+  it("POST /v1/api-keys answers a Location with the called path, which GET follows", async () => {
+    const created = await api().request("POST", "/v1/api-keys", {
+      as: "admin",
+      body: { name: "located", scopes: ["inventory:read"], role_cap: "viewer" },
+      headers: GATEWAY,
+    });
+    expect(created.status, created.text).toBe(201);
+    expect((await expectFollowable(created.headers.get("location"), "admin")).json.id).toBe(created.json.id);
   });
 });
 

@@ -44,6 +44,8 @@ const ALLOWED: Record<string, Grants> = {
   "function private.free_handle(regclass, text, uuid)": { authenticated: "execute", service_role: "execute" },
   "function private.get_order(uuid)": { authenticated: "execute", service_role: "execute" },
   "function private.get_reservation(uuid)": { authenticated: "execute", service_role: "execute" },
+  "function private.get_stock_movement(bigint)": { authenticated: "execute", service_role: "execute" },
+  "function private.get_stock_transfer(text)": { authenticated: "execute", service_role: "execute" },
   "function private.has_app_role(public.app_role)": { anon: "execute", authenticated: "execute", service_role: "execute" },
   "function private.idempotency_begin(text, text, text)": { authenticated: "execute", service_role: "execute" },
   "function private.idempotency_caller()": { authenticated: "execute", service_role: "execute" },

@@ -23,3 +23,13 @@ export function publicPath(c: Context, path: string = c.req.path): string {
 export function locateCreated(c: Context, id: string): void {
   c.header("Location", publicPath(c, `${c.req.path.replace(/\/+$/, "")}/${id}`));
 }
+
+/**
+ * `Location` of a resource a POST created elsewhere in the API: the called path with its own
+ * `suffix` replaced by `target` (`/inventory/adjust` -> `/inventory/movements/7`).
+ */
+export function locateAt(c: Context, suffix: string, target: string): void {
+  const path = c.req.path.replace(/\/+$/, "");
+  if (!path.endsWith(suffix)) throw new Error(`${path} does not end with ${suffix}`);
+  c.header("Location", publicPath(c, `${path.slice(0, path.length - suffix.length)}${target}`));
+}

@@ -11,6 +11,7 @@ import {
   jsonResponse,
 } from "../../http/openapi.ts";
 import { Problem } from "../../http/problems.ts";
+import { locateAt, locateCreated } from "../../http/public-path.ts";
 import { routesFor } from "../../http/route.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../http/versioning.ts";
 import {
@@ -30,6 +31,7 @@ import {
 import {
   confirmBrowserUpload,
   deleteImage,
+  getImage,
   listImages,
   listVersions,
   readUpload,
@@ -117,7 +119,7 @@ imageRoutes.openapi(uploadProductImageRoute, async (c) => {
     { idempotencyKey: c.req.valid("header")["idempotency-key"] },
   );
   markReplayed(c, replayed);
-  c.header("Location", `${c.req.path}/${image.id}`);
+  locateCreated(c, image.id);
   c.header("ETag", etag(image.version));
   return c.json(image, 201);
 });
@@ -131,7 +133,7 @@ const signImageUploadRoute = secured(
     summary: "Signed parameters for a browser to upload one image straight to the provider",
     request: { body: jsonBody(SignatureRequestSchema), headers: IdempotencyKeyHeaderSchema },
     responses: {
-      201: jsonResponse("POST the file with these fields to upload_url, then confirm", SignatureSchema),
+      200: jsonResponse("POST the file with these fields to upload_url, then confirm", SignatureSchema),
       ...writeErrors,
       503: errorResponse("No image provider is configured"),
     },
@@ -147,7 +149,7 @@ imageRoutes.openapi(signImageUploadRoute, async (c) => {
     c.req.valid("header")["idempotency-key"],
   );
   markReplayed(c, replayed);
-  return c.json(result, 201);
+  return c.json(result, 200);
 });
 
 const confirmProductImageRoute = secured(
@@ -176,8 +178,28 @@ imageRoutes.openapi(confirmProductImageRoute, async (c) => {
     headers["idempotency-key"],
   );
   markReplayed(c, replayed);
+  locateAt(c, "/confirm", `/${image.id}`);
   c.header("ETag", etag(image.version));
   return c.json(image, 201);
+});
+
+const getProductImageRoute = open({
+  operationId: "getProductImage",
+  method: "get",
+  path: "/products/{id}/images/{image_id}",
+  summary: "One image of a product, with delivery URLs (anyone: published products; viewer and up: all)",
+  request: { params: ImageParamsSchema },
+  responses: {
+    200: imageResponse("The image (its ETag is its version)"),
+    404: errorResponse("No such product or image"),
+    ...commonErrors,
+  },
+});
+imageRoutes.openapi(getProductImageRoute, async (c) => {
+  const { id, image_id } = c.req.valid("param");
+  const image = await getImage(c.var.services, c.var.caller.claims, id, image_id);
+  c.header("ETag", etag(image.version));
+  return c.json(image, 200);
 });
 
 const updateProductImageRoute = secured(

@@ -339,6 +339,17 @@ export async function listImages(services: Services, claims: DbClaims, productId
   return rows.map((row) => withUrls(services, row));
 }
 
+export async function getImage(
+  services: Services,
+  claims: DbClaims,
+  productId: string,
+  imageId: string,
+): Promise<Image> {
+  const image = (await listImages(services, claims, productId)).find((candidate) => candidate.id === imageId);
+  if (!image) throw new Problem("not-found", `no image ${imageId} on product ${productId}`);
+  return image;
+}
+
 export async function listVersions(
   services: Services,
   claims: DbClaims,

@@ -194,6 +194,22 @@ export const TransferResultSchema = z
   })
   .openapi("TransferResult");
 
+export const StockTransferSchema = TransferResultSchema.pick({ transfer_id: true, movements: true }).openapi(
+  "StockTransferMovements",
+);
+
+export const MovementIdParamSchema = z.object({
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .openapi({ param: { name: "id", in: "path" }, example: 42 }),
+});
+
+export const TransferIdParamSchema = z.object({
+  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
+});
+
 export const LevelPolicySchema = z
   .object({
     sku: Sku,
@@ -321,6 +337,7 @@ export type Level = z.infer<typeof LevelSchema>;
 export type Movement = z.infer<typeof MovementSchema>;
 export type AdjustResult = z.infer<typeof AdjustResultSchema>;
 export type TransferResult = z.infer<typeof TransferResultSchema>;
+export type StockTransfer = z.infer<typeof StockTransferSchema>;
 export type StockStatus = z.infer<typeof StockStatusSchema>;
 export type Reservation = z.infer<typeof ReservationSchema>;
 export type ReorderSuggestion = z.infer<typeof ReorderSuggestionSchema>;

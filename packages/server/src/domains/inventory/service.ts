@@ -11,6 +11,7 @@ import type {
   Reservation,
   Reserve,
   StockStatus,
+  StockTransfer,
   Transfer,
   TransferResult,
   VerifyResult,
@@ -71,6 +72,14 @@ export function transferStock(db: Db, claims: DbClaims, input: Transfer, key?: s
       key ?? null,
     ]),
   );
+}
+
+export function getStockMovement(db: Db, claims: DbClaims, id: number) {
+  return callAsUser<Movement>(db, claims, "select private.get_stock_movement($1) as result", [id]);
+}
+
+export function getStockTransfer(db: Db, claims: DbClaims, id: string) {
+  return callAsUser<StockTransfer>(db, claims, "select private.get_stock_transfer($1) as result", [id]);
 }
 
 export function setLevelPolicy(db: Db, claims: DbClaims, input: LevelPolicy) {

@@ -1,9 +1,10 @@
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { createRouter, errorResponse, IdParamSchema, jsonBody, jsonResponse } from "../../../http/openapi.ts";
+import { locateAt } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
 import { VariantInputSchema, VariantPatchSchema, VariantSchema } from "../schemas.ts";
-import { addVariant, deleteVariant, updateVariant } from "./service.ts";
+import { addVariant, deleteVariant, getVariant, updateVariant } from "./service.ts";
 
 const { secured } = routesFor("catalog");
 const writeErrors = {
@@ -36,8 +37,29 @@ variantRoutes.openapi(addVariantRoute, async (c) => {
     c.req.valid("header")["idempotency-key"],
   );
   markReplayed(c, replayed);
+  locateAt(c, `/products/${c.req.valid("param").id}/variants`, `/variants/${variant.id}`);
   c.header("ETag", etag(variant.version));
   return c.json(variant, 201);
+});
+
+const getVariantRoute = secured(
+  { role: "viewer", scope: "catalog:read" },
+  {
+    operationId: "getVariant",
+    method: "get",
+    path: "/variants/{id}",
+    summary: "One variant",
+    request: { params: IdParamSchema },
+    responses: {
+      200: jsonResponse("The variant (its ETag is its version)", VariantSchema),
+      404: errorResponse("No such variant"),
+    },
+  },
+);
+variantRoutes.openapi(getVariantRoute, async (c) => {
+  const variant = await getVariant(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
+  c.header("ETag", etag(variant.version));
+  return c.json(variant, 200);
 });
 
 const updateVariantRoute = secured(

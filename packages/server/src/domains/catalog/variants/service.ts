@@ -1,3 +1,4 @@
+import { Problem } from "../../../http/problems.ts";
 import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Variant } from "../schemas.ts";
@@ -17,6 +18,18 @@ export function addVariant(
       JSON.stringify(input),
     ]),
   );
+}
+
+/** A live variant; RLS decides who sees it. */
+export async function getVariant(db: Db, claims: DbClaims, id: string): Promise<Variant> {
+  const variant = await callJson<Variant | null>(
+    db,
+    claims,
+    "select to_jsonb(v.*) as result from public.product_variants v where v.id = $1 and v.deleted_at is null",
+    [id],
+  );
+  if (!variant) throw new Problem("not-found", `no variant ${id}`);
+  return variant;
 }
 
 export function updateVariant(

@@ -2,10 +2,11 @@ import { z } from "@hono/zod-openapi";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { createRouter, errorResponse, jsonBody, jsonResponse } from "../../../http/openapi.ts";
 import { decodeCursor, PageQuerySchema, pageSchema, toPage } from "../../../http/pagination.ts";
+import { locateCreated } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
 import { CreateLocationSchema, LocationCodeParamSchema, LocationSchema, UpdateLocationSchema } from "../schemas.ts";
-import { createLocation, listLocations, updateLocation } from "./service.ts";
+import { createLocation, getLocation, listLocations, updateLocation } from "./service.ts";
 
 const { secured } = routesFor("inventory");
 
@@ -33,6 +34,7 @@ locationRoutes.openapi(createLocationRoute, async (c) => {
     c.req.valid("header")["idempotency-key"],
   );
   markReplayed(c, replayed);
+  locateCreated(c, location.code);
   c.header("ETag", etag(location.version));
   return c.json(location, 201);
 });
@@ -56,6 +58,26 @@ locationRoutes.openapi(listLocationsRoute, async (c) => {
     toPage(rows, limit, (row) => row.code),
     200,
   );
+});
+
+const getLocationRoute = secured(
+  { role: "viewer", scope: "inventory:read" },
+  {
+    operationId: "getLocation",
+    method: "get",
+    path: "/locations/{code}",
+    summary: "One location",
+    request: { params: LocationCodeParamSchema },
+    responses: {
+      200: jsonResponse("The location (its ETag is its version)", LocationSchema),
+      404: errorResponse("Unknown location"),
+    },
+  },
+);
+locationRoutes.openapi(getLocationRoute, async (c) => {
+  const location = await getLocation(c.var.services.db, c.var.caller.claims, c.req.valid("param").code);
+  c.header("ETag", etag(location.version));
+  return c.json(location, 200);
 });
 
 const updateLocationRoute = secured(

@@ -66,6 +66,15 @@ export async function listLocations(db: Db, claims: DbClaims, page: { limit: num
   return rows.map(toLocation);
 }
 
+export async function getLocation(db: Db, claims: DbClaims, code: string) {
+  const { rows } = await db.asUser(claims, (tx) =>
+    tx.query<LocationRow>(`select ${COLUMNS} from public.locations where code = $1`, [code]),
+  );
+  const row = rows[0];
+  if (!row) throw new Problem("not-found", `no location ${code}`);
+  return toLocation(row);
+}
+
 /**
  * Changes a location when `expectedVersion` (from If-Match or `version`) is null or still
  * current; the version check is part of the UPDATE, so two writers cannot both win. When the

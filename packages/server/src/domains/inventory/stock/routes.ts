@@ -3,6 +3,7 @@ import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempote
 import { createRouter, errorResponse, jsonBody, jsonResponse } from "../../../http/openapi.ts";
 import { decodeCursor, pageSchema, toPage } from "../../../http/pagination.ts";
 import { Problem } from "../../../http/problems.ts";
+import { locateAt, locateCreated } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
 import {
   AdjustResultSchema,
@@ -10,14 +11,26 @@ import {
   HistoryQuerySchema,
   LevelPolicySchema,
   LevelSchema,
+  MovementIdParamSchema,
   MovementSchema,
   StatusQuerySchema,
   StockStatusSchema,
+  StockTransferSchema,
+  TransferIdParamSchema,
   TransferResultSchema,
   TransferSchema,
   VerifyResultSchema,
 } from "../schemas.ts";
-import { adjustStock, setLevelPolicy, stockHistory, stockStatus, transferStock, verifyLedger } from "../service.ts";
+import {
+  adjustStock,
+  getStockMovement,
+  getStockTransfer,
+  setLevelPolicy,
+  stockHistory,
+  stockStatus,
+  transferStock,
+  verifyLedger,
+} from "../service.ts";
 
 const { secured } = routesFor("inventory");
 const notFound = errorResponse("Unknown sku or location");
@@ -60,6 +73,7 @@ stockRoutes.openapi(adjustStockRoute, async (c) => {
   const key = idempotencyKey(c.req.valid("header")["idempotency-key"], body.idempotency_key);
   const { result, replayed } = await adjustStock(c.var.services.db, c.var.caller.claims, body, key);
   markReplayed(c, replayed);
+  locateAt(c, "/inventory/adjust", `/inventory/movements/${result.movement.id}`);
   return c.json(result, 201);
 });
 
@@ -87,8 +101,39 @@ stockRoutes.openapi(transferStockRoute, async (c) => {
   const key = idempotencyKey(c.req.valid("header")["idempotency-key"], body.idempotency_key);
   const { result, replayed } = await transferStock(c.var.services.db, c.var.caller.claims, body, key);
   markReplayed(c, replayed);
+  locateCreated(c, result.transfer_id);
   return c.json(result, 201);
 });
+
+const getStockMovementRoute = secured(
+  { role: "viewer", scope: "inventory:read" },
+  {
+    operationId: "getStockMovement",
+    method: "get",
+    path: "/inventory/movements/{id}",
+    summary: "One movement of the stock ledger",
+    request: { params: MovementIdParamSchema },
+    responses: { 200: jsonResponse("The movement", MovementSchema), 404: errorResponse("No such movement") },
+  },
+);
+stockRoutes.openapi(getStockMovementRoute, async (c) =>
+  c.json(await getStockMovement(c.var.services.db, c.var.caller.claims, c.req.valid("param").id), 200),
+);
+
+const getStockTransferRoute = secured(
+  { role: "viewer", scope: "inventory:read" },
+  {
+    operationId: "getStockTransfer",
+    method: "get",
+    path: "/inventory/transfers/{id}",
+    summary: "One transfer: its out and in movements",
+    request: { params: TransferIdParamSchema },
+    responses: { 200: jsonResponse("The transfer", StockTransferSchema), 404: errorResponse("No such transfer") },
+  },
+);
+stockRoutes.openapi(getStockTransferRoute, async (c) =>
+  c.json(await getStockTransfer(c.var.services.db, c.var.caller.claims, c.req.valid("param").id), 200),
+);
 
 const setStockLevelPolicyRoute = secured(
   { role: "manager", scope: "inventory:write" },
