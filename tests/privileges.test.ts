@@ -21,6 +21,7 @@ const ALLOWED: Record<string, Grants> = {
   "function private.api_key_rotate(uuid, interval, timestamp with time zone)": { authenticated: "execute", service_role: "execute" },
   "function private.api_key_warnings(interval, interval, interval)": { service_role: "execute" },
   "function private.app_role()": { anon: "execute", authenticated: "execute", service_role: "execute" },
+  "function private.cache_generation(text[], uuid, text)": { service_role: "execute" },
   "function private.catalog_add_variant(uuid, jsonb)": { authenticated: "execute", service_role: "execute" },
   "function private.catalog_bulk(jsonb, boolean)": { authenticated: "execute", service_role: "execute" },
   "function private.catalog_create_product(jsonb)": { authenticated: "execute", service_role: "execute" },
