@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { createTestApp, type TestResponse, tally } from "./helpers/app.ts";
 import { onPostgres, useTestDatabase } from "./helpers/db.ts";
-import { createVariants, eventsFor, ledgerMismatches, level, receive, uniqueSku } from "./helpers/inventory.ts";
+import {
+  createLocation,
+  createVariants,
+  eventsFor,
+  ledgerMismatches,
+  level,
+  receive,
+  uniqueSku,
+} from "./helpers/inventory.ts";
 
 // A flash sale: many more clients than units on one sku, at real PostgreSQL.
 const ctx = useTestDatabase({ poolMax: 25 });
@@ -115,5 +123,30 @@ describe.skipIf(!onPostgres)("a flash sale on postgres", () => {
       await holder;
     }
     expect(await count()).toEqual(before);
+  });
+
+  it("a one-line request the online locations cannot meet answers what they have, and writes nothing", async () => {
+    const app = createTestApp(ctx.db);
+    await createLocation(ctx.db, "east", { priority: 20 });
+    await createLocation(ctx.db, "kiosk", { priority: 5, online: false });
+    const sku = uniqueSku("SHORT");
+    await createVariants(ctx.db, [sku]);
+    await receive(ctx.db, sku, "main", 2);
+    await receive(ctx.db, sku, "east", 3);
+    await receive(ctx.db, sku, "kiosk", 4); // not for online orders: never counted
+    const reserve = (quantity: number) =>
+      app.request("POST", "/v1/inventory/reservations", { as: "staff", body: { items: [{ sku, quantity }] } });
+
+    const refused = await reserve(6);
+    expect(refused.status).toBe(409);
+    expect(refused.json.shortages).toEqual([{ sku, requested: 6, available: 5 }]);
+    expect(await level(ctx.db, sku, "main")).toMatchObject({ reserved: 0 });
+    expect(await level(ctx.db, sku, "east")).toMatchObject({ reserved: 0 });
+
+    const held = await reserve(5);
+    expect(held.status).toBe(201);
+    expect(held.json.items.map((item: { quantity: number }) => item.quantity).sort()).toEqual([2, 3]);
+    expect((await reserve(1)).json.shortages).toEqual([{ sku, requested: 1, available: 0 }]);
+    expect(await ledgerMismatches(ctx.db)).toEqual([]);
   });
 });
