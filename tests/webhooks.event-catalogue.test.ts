@@ -176,6 +176,14 @@ describe(`every payload the database writes passes its catalogue schema on ${eng
     );
     expect(due.rows[0]?.result.failed).toBe(1);
 
+    // Brands and categories: create, change, delete.
+    const brand = await call("POST", "/v1/brands", 201, { as: "staff", body: { name: "Event brand" } });
+    await call("PATCH", `/v1/brands/${brand.id}`, 200, { as: "staff", body: { name: "Event brand 2" } });
+    await call("DELETE", `/v1/brands/${brand.id}`, 204, { as: "manager" });
+    const category = await call("POST", "/v1/categories", 201, { as: "staff", body: { name: "Event category" } });
+    await call("PATCH", `/v1/categories/${category.id}`, 200, { as: "staff", body: { position: 3 } });
+    await call("DELETE", `/v1/categories/${category.id}`, 204, { as: "manager" });
+
     // Stock at `main` of a fresh sku: in, down to the reorder point, out, back in.
     const sku = uniqueSku("EVS");
     await call("POST", "/v1/products", 201, {

@@ -8,10 +8,14 @@ import { accessRoutes } from "./domains/access/routes.ts";
 import { apiKeyAlertConstraints, apiKeyConstraints } from "./domains/api-keys/constraints.ts";
 import { apiKeyEventTypes } from "./domains/api-keys/events.ts";
 import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
+import { recordApiKeyUsage } from "./domains/api-keys/usage/record.ts";
+import { cacheRoutes } from "./domains/cache/routes.ts";
+import { catalogCacheRules } from "./domains/catalog/cache.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
 import { catalogEventTypes } from "./domains/catalog/events.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
+import { imageCacheRules } from "./domains/images/cache.ts";
 import { imageConstraints } from "./domains/images/constraints.ts";
 import { imageEventTypes } from "./domains/images/events.ts";
 import { imageRoutes } from "./domains/images/routes.ts";
@@ -38,11 +42,13 @@ import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
 import { bodyLimits } from "./http/middleware/body-limits.ts";
+import { httpCaching } from "./http/middleware/http-cache.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
 import { rateLimit } from "./http/middleware/rate-limit.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
+import type { CacheRule } from "./platform/cache/rules.ts";
 import type { EventType } from "./platform/event-type.ts";
 import type { AnyInboundHandler } from "./platform/inbound-handler.ts";
 
@@ -63,6 +69,12 @@ export const eventTypes: readonly EventType[] = [
   ...orderEventTypes,
   ...webhookEventTypes,
 ];
+
+/**
+ * Cache invalidation: outbox topic -> the cached families its commit retires, one list per domain
+ * (`domains/<name>/cache.ts`). tests/cache.rules.test.ts fails when a catalog topic has no rule.
+ */
+export const cacheRules: readonly CacheRule[] = [...catalogCacheRules, ...imageCacheRules];
 
 /** Every inbound webhook source with a handler, each from the domain it changes (`domains/<name>/inbound.ts`). */
 export const inboundHandlers: readonly AnyInboundHandler[] = [pmsProductHandler, pmsInventoryHandler, pmsOrderHandler];
@@ -92,6 +104,7 @@ const ALLOWED_HEADERS = [
   "X-Request-Nonce",
   "Idempotency-Key",
   "If-Match",
+  "If-None-Match",
   "apikey",
   "x-client-info",
 ];
@@ -116,6 +129,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   });
   if (options.requestLog !== false) app.use("*", requestLog);
   app.use("*", bodyLimits());
+  app.use("*", httpCaching);
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
     "*",
@@ -131,6 +145,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
         "Idempotent-Replayed",
         "RateLimit",
         "RateLimit-Policy",
+        "X-Cache",
       ],
       maxAge: 600,
     }),
@@ -155,6 +170,8 @@ export function createApp(services: Services, options: AppOptions = {}) {
     }),
   );
   app.use("*", authenticate);
+  // Ahead of the rate limit, so a key's refused requests (429) count in its usage too.
+  app.use("*", recordApiKeyUsage(services.config.usageRetentionDays));
   // After authentication: the caller (key, user, or address when anonymous) owns the counter.
   if (services.config.rateLimits.enabled) app.use("*", rateLimit(services.config.rateLimits, services.metrics));
   app.use(
@@ -169,6 +186,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   app.route("/v1", imageRoutes);
   app.route("/v1", createWebhookRoutes({ eventTypes, inboundHandlers }));
   app.route("/v1", syncRoutes);
+  app.route("/v1", cacheRoutes);
   documentEventTypes(app.openAPIRegistry, eventTypes);
   app.route("/v1", inventoryRoutes);
   app.route("/v1", orderRoutes);

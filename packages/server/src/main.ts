@@ -1,10 +1,12 @@
-import { createApp } from "./app.ts";
+import { cacheRules, createApp } from "./app.ts";
 import { apiKeyWarnings } from "./domains/api-keys/alerts.ts";
+import { registerApiKeyMetrics } from "./domains/api-keys/metrics.ts";
 import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createApiKeyVerifier } from "./http/api-keys.ts";
 import { createTokenVerifier } from "./http/auth.ts";
 import type { Services } from "./http/env.ts";
+import { createReadCache } from "./platform/cache/read-cache.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
 import { instrumentDb } from "./platform/db/instrumented.ts";
 import { createPostgresDb } from "./platform/db/postgres.ts";
@@ -35,6 +37,7 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
     metrics,
   );
   registerDatabaseMetrics(metrics, db);
+  registerApiKeyMetrics(metrics, db, config.apiKeys);
   // Log lines and error reports pass through one redactor: the configured secrets and credential shapes.
   const redact = createRedactor(configSecrets(config));
   const logger = createLogger(config.logLevel, { write: options.writeLog, redact });
@@ -58,6 +61,16 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
     webhooks: createWebhookSender(config, { db, resolver: dns, logger }),
     images: config.images ? createCloudinaryProvider(config.images) : undefined,
     shared,
+    cache: createReadCache({
+      db,
+      store: shared.cache,
+      rules: cacheRules,
+      metrics,
+      onStoreError: (error) =>
+        logger.warn("cache store unavailable: reads go to Postgres for a while", {
+          message: error instanceof Error ? error.message : String(error),
+        }),
+    }),
     optionalReadiness: { redis: () => shared.kv.ping() },
     warnings: { api_keys: () => apiKeyWarnings(db, config.apiKeys) },
     readiness: {

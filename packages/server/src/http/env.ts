@@ -1,3 +1,4 @@
+import type { ReadCache } from "../platform/cache/read-cache.ts";
 import type { Config } from "../platform/config.ts";
 import type { Db } from "../platform/db/types.ts";
 import type { HostResolver } from "../platform/dns.ts";
@@ -37,6 +38,8 @@ export interface Services {
   warnings: Record<string, () => Promise<string[]>>;
   /** Rate limits, nonces and cache: Upstash Redis, or in process (local only). */
   shared: SharedState;
+  /** The read-through cache of catalog reads (over `shared.cache`), guarded by Postgres generations. */
+  cache: ReadCache;
 }
 
 export interface AppEnv {

@@ -21,7 +21,8 @@ export const etag = (version: number) => `"${version}"`;
 export function expectedVersion(ifMatch: string | undefined, bodyVersion: number | undefined): number | null {
   let header: number | undefined;
   if (ifMatch !== undefined) {
-    const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
+    // A GET's ETag is "<version>-<body hash>": the version is what a write checks.
+    const match = /^\s*(?:W\/)?"?(\d{1,9})(?:-[A-Za-z0-9_-]{1,64})?"?\s*$/.exec(ifMatch);
     if (!match?.[1]) {
       throw new Problem("validation-failed", 'If-Match must be a version such as "3"', {
         errors: [{ field: "header.if-match", message: "not a version" }],

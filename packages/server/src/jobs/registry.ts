@@ -1,7 +1,10 @@
 import { emitApiKeyAlerts } from "../domains/api-keys/alerts.ts";
+import { catalogReads, catalogWarmTargets } from "../domains/catalog/cache.ts";
 import { processPendingImports } from "../domains/catalog/transfer/service.ts";
 import { destroyQueuedAssets } from "../domains/images/service.ts";
 import type { Services } from "../http/env.ts";
+import type { CachedRead } from "../platform/cache/read-cache.ts";
+import { warmCache } from "../platform/cache/warm.ts";
 import type { Db } from "../platform/db/types.ts";
 
 /** A scheduled job: production runs it from pg_cron or the `jobs` function, locally from a timer. */
@@ -104,6 +107,23 @@ jobs.push({
   async run(db, services) {
     if (!services) throw new Error("api_keys.alerts needs the services (its thresholds)");
     return { ...(await emitApiKeyAlerts(db, services.config.apiKeys)) };
+  },
+});
+
+// Cache: reload the most requested keys and the storefront's entry pages ahead of requests (after a
+// deploy or a full invalidation most of them miss). At most 200 keys and 20 s a run.
+jobs.push({
+  name: "cache.warm",
+  intervalMs: 5 * 60_000,
+  async run(db, services) {
+    if (!services) throw new Error("cache.warm needs the services (its cache)");
+    const result = await warmCache(services.cache, {
+      reads: Object.values(catalogReads) as CachedRead<never>[],
+      targets: await catalogWarmTargets(db),
+      limit: 200,
+      budgetMs: 20_000,
+    });
+    return { ...result };
   },
 });
 

@@ -39,6 +39,19 @@ const VariantEventSchema = z
   })
   .openapi("VariantEvent");
 
+const BrandEventSchema = z.object({ id: z.uuid(), handle: z.string(), name: z.string() }).openapi("BrandEvent");
+
+const CategoryEventSchema = z
+  .object({
+    id: z.uuid(),
+    handle: z.string(),
+    name: z.string(),
+    parent_id: z.uuid().nullable(),
+    position: z.number().int(),
+    path: z.array(z.uuid()).openapi({ description: "Ids from the root down to this category (inclusive)" }),
+  })
+  .openapi("CategoryEvent");
+
 export const catalogEventTypes: EventType[] = [
   {
     topic: "product.created",
@@ -76,5 +89,23 @@ export const catalogEventTypes: EventType[] = [
     topic: "variant.deleted",
     description: "A variant was soft-deleted, alone or with its product; its SKU stays taken.",
     data: VariantEventSchema,
+  },
+  { topic: "brand.created", description: "A brand was created.", data: BrandEventSchema },
+  { topic: "brand.updated", description: "A brand was changed (name or handle).", data: BrandEventSchema },
+  {
+    topic: "brand.deleted",
+    description: "A brand was deleted; its products keep no brand (each gets product.updated).",
+    data: BrandEventSchema,
+  },
+  { topic: "category.created", description: "A category was created.", data: CategoryEventSchema },
+  {
+    topic: "category.updated",
+    description: "A category changed; moving one changes the path of every category below it, each with its event.",
+    data: CategoryEventSchema,
+  },
+  {
+    topic: "category.deleted",
+    description: "A category was deleted; its products keep no category (each gets product.updated).",
+    data: CategoryEventSchema,
   },
 ];

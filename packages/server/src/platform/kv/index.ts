@@ -4,6 +4,7 @@ import type { SharedState, StoreObserver } from "./types.ts";
 import { createUpstashState } from "./upstash.ts";
 
 export type {
+  CacheStore,
   Counters,
   KeyValueStore,
   RateDecision,

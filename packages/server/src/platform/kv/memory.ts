@@ -1,5 +1,6 @@
 // The in-process store: what `npm start` uses when no Redis is configured. Local-only: every
 // process (and every edge isolate) would keep its own counters and nonces.
+import { createMemoryCacheStore } from "./memory-cache.ts";
 import type { Counters, KeyValueStore, RateDecision, RateLimiter, RateRule, SharedState } from "./types.ts";
 
 interface Entry {
@@ -93,5 +94,12 @@ export function createMemoryState(now: () => number = Date.now): SharedState {
     },
   };
 
-  return { backend: "memory", kv, rateLimiter, counters, health: () => ({ ok: true }) };
+  return {
+    backend: "memory",
+    kv,
+    rateLimiter,
+    counters,
+    cache: createMemoryCacheStore(now),
+    health: () => ({ ok: true }),
+  };
 }

@@ -68,11 +68,31 @@ export class StoreUnavailableError extends Error {
   override name = "StoreUnavailableError";
 }
 
+/**
+ * What the read cache needs, each call one round trip (one pipeline on Upstash). Entries are
+ * strings under `key`; beside them the store keeps, per key, its request count (`popular`, what
+ * warming reads) and what was written last (`read` returns it, so a missing entry that was written
+ * for the current generation shows an eviction); counters are integer fields of named hashes.
+ */
+export interface CacheStore {
+  /** The entry (null when absent) and the marker its last write left; counts one request for `key` unless told not to. */
+  read(key: string, options?: { count?: boolean }): Promise<{ value: string | null; written: string | null }>;
+  /** Stores the entry for `ttlSeconds` and remembers `marker` as what was written under `key`. */
+  write(key: string, value: string, ttlSeconds: number, marker: string): Promise<void>;
+  /** Adds each increment to its field of the hash `name`. */
+  count(name: string, increments: Record<string, number>): Promise<void>;
+  /** Every field of the hash `name`. */
+  counters(name: string): Promise<Record<string, number>>;
+  /** The most requested keys, most first; keeps only the top `keep` counts (bounds the store). */
+  popular(limit: number, keep: number): Promise<{ key: string; requests: number }[]>;
+}
+
 /** The shared state of one deployment, chosen once from configuration. */
 export interface SharedState {
   backend: "upstash" | "memory";
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
+  cache: CacheStore;
   counters: Counters;
   /** The last failure to reach the store, cleared by the next success (for /v1/ready). */
   health(): { ok: boolean; lastError?: string; since?: string };

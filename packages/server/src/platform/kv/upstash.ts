@@ -5,6 +5,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import {
+  type CacheStore,
   type Counters,
   type KeyValueStore,
   type RateDecision,
@@ -219,10 +220,68 @@ export function createUpstashState(options: UpstashOptions): SharedState {
     },
   };
 
+  // Entries at c:e:<key>, the marker of their last write at c:w:<key> (kept longer, so a vanished
+  // entry can be told from one never written), request counts in the sorted set c:popular.
+  const entryKey = (key: string) => k(`c:e:${key}`);
+  const markerKey = (key: string) => k(`c:w:${key}`);
+  const popularKey = k("c:popular");
+  const cache: CacheStore = {
+    async read(key, options) {
+      if (options?.count === false) {
+        const [value, written] = await call("cache.peek", () =>
+          redis.mget<[string | null, string | null]>(entryKey(key), markerKey(key)),
+        );
+        return { value, written };
+      }
+      const [[value, written]] = await call("cache.read", () =>
+        redis
+          .pipeline()
+          .mget<[string | null, string | null]>(entryKey(key), markerKey(key))
+          .zincrby(popularKey, 1, key)
+          .exec<[[string | null, string | null], number]>(),
+      );
+      return { value, written };
+    },
+    async write(key, value, ttlSeconds, marker) {
+      await call("cache.write", () =>
+        redis
+          .pipeline()
+          .set(entryKey(key), value, { ex: ttlSeconds })
+          .set(markerKey(key), marker, { ex: ttlSeconds * 4 })
+          .exec(),
+      );
+    },
+    async count(name, increments) {
+      const fields = Object.entries(increments);
+      if (fields.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const [field, by] of fields) pipeline.hincrby(k(`c:s:${name}`), field, by);
+      await call("cache.count", () => pipeline.exec());
+    },
+    async counters(name) {
+      const hash = await call("cache.counters", () => redis.hgetall<Record<string, string>>(k(`c:s:${name}`)));
+      return Object.fromEntries(Object.entries(hash ?? {}).map(([field, value]) => [field, Number(value)]));
+    },
+    async popular(limit, keep) {
+      const [, ranked] = await call("cache.popular", () =>
+        redis
+          .pipeline()
+          .zremrangebyrank(popularKey, 0, -(keep + 1))
+          .zrange(popularKey, 0, limit - 1, { rev: true, withScores: true })
+          .exec<[number, (string | number)[]]>(),
+      );
+      const out: { key: string; requests: number }[] = [];
+      for (let i = 0; i + 1 < ranked.length; i += 2)
+        out.push({ key: String(ranked[i]), requests: Number(ranked[i + 1]) });
+      return out;
+    },
+  };
+
   return {
     backend: "upstash",
     kv,
     rateLimiter,
+    cache,
     counters,
     health: () => (lastError ? { ok: false, lastError: lastError.message, since: lastError.since } : { ok: true }),
   };

@@ -1,3 +1,4 @@
+import { cachedJson } from "../../../http/cache.ts";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import {
   commonErrors,
@@ -11,6 +12,7 @@ import { pageSchema } from "../../../http/pagination.ts";
 import { locateCreated } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
+import { catalogReads } from "../cache.ts";
 import {
   ProductHandleParamSchema,
   ProductInputSchema,
@@ -20,15 +22,7 @@ import {
   PublishBodySchema,
   VersionBodySchema,
 } from "../schemas.ts";
-import { listProducts } from "./list.ts";
-import {
-  createProduct,
-  deleteProduct,
-  getProduct,
-  getProductByHandle,
-  setProductStatus,
-  updateProduct,
-} from "./service.ts";
+import { createProduct, deleteProduct, setProductStatus, updateProduct } from "./service.ts";
 
 const { open, secured } = routesFor("catalog");
 const productResponse = (description: string) => jsonResponse(description, ProductSchema);
@@ -50,9 +44,7 @@ const listProductsRoute = open(
   },
   "catalog:read",
 );
-productRoutes.openapi(listProductsRoute, async (c) =>
-  c.json(await listProducts(c.var.services.db, c.var.caller.claims, c.req.valid("query")), 200),
-);
+productRoutes.openapi(listProductsRoute, (c) => cachedJson(c, catalogReads.products, c.req.valid("query")));
 
 const createProductRoute = secured(
   { role: "staff", scope: "catalog:write" },
@@ -97,8 +89,8 @@ const getProductByHandleRoute = open(
   },
   "catalog:read",
 );
-productRoutes.openapi(getProductByHandleRoute, async (c) =>
-  c.json(await getProductByHandle(c.var.services.db, c.var.caller.claims, c.req.valid("param").handle), 200),
+productRoutes.openapi(getProductByHandleRoute, (c) =>
+  cachedJson(c, catalogReads.productByHandle, { handle: c.req.valid("param").handle }),
 );
 
 const getProductRoute = open(
@@ -112,11 +104,7 @@ const getProductRoute = open(
   },
   "catalog:read",
 );
-productRoutes.openapi(getProductRoute, async (c) => {
-  const product = await getProduct(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
-  c.header("ETag", etag(product.version));
-  return c.json(product, 200);
-});
+productRoutes.openapi(getProductRoute, (c) => cachedJson(c, catalogReads.product, { id: c.req.valid("param").id }));
 
 const updateProductRoute = secured(
   { role: "staff", scope: "catalog:write" },

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { cachedJson } from "../../../http/cache.ts";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import {
   commonErrors,
@@ -11,27 +12,17 @@ import {
 import { PageQuerySchema, pageSchema } from "../../../http/pagination.ts";
 import { locateCreated } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
+import { catalogReads } from "../cache.ts";
 import {
-  type Brand,
   BrandInputSchema,
   BrandPatchSchema,
   BrandSchema,
-  type Category,
   CategoryInputSchema,
   CategoryNodeSchema,
   CategoryPatchSchema,
   CategorySchema,
 } from "../schemas.ts";
-import {
-  categoryTree,
-  createBrand,
-  createCategory,
-  deleteTaxonomy,
-  getTaxonomy,
-  listTaxonomy,
-  updateBrand,
-  updateCategory,
-} from "./service.ts";
+import { createBrand, createCategory, deleteTaxonomy, updateBrand, updateCategory } from "./service.ts";
 
 const { open, secured } = routesFor("catalog");
 
@@ -130,15 +121,9 @@ const getCategoryTreeRoute = open(
 );
 
 export const taxonomyRoutes = createRouter()
-  .openapi(getCategoryTreeRoute, async (c) =>
-    c.json({ data: await categoryTree(c.var.services.db, c.var.caller.claims) }, 200),
-  )
-  .openapi(brands.list, async (c) =>
-    c.json(await listTaxonomy<Brand>(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("query")), 200),
-  )
-  .openapi(brands.get, async (c) =>
-    c.json(await getTaxonomy<Brand>(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("param").id), 200),
-  )
+  .openapi(getCategoryTreeRoute, (c) => cachedJson(c, catalogReads.categoryTree, {}))
+  .openapi(brands.list, (c) => cachedJson(c, catalogReads.brands, c.req.valid("query")))
+  .openapi(brands.get, (c) => cachedJson(c, catalogReads.brand, { id: c.req.valid("param").id }))
   .openapi(brands.create, async (c) => {
     const { result, replayed } = await createBrand(
       c.var.services.db,
@@ -160,18 +145,8 @@ export const taxonomyRoutes = createRouter()
     await deleteTaxonomy(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("param").id);
     return c.body(null, 204);
   })
-  .openapi(categories.list, async (c) =>
-    c.json(
-      await listTaxonomy<Category>(c.var.services.db, c.var.caller.claims, "categories", c.req.valid("query")),
-      200,
-    ),
-  )
-  .openapi(categories.get, async (c) =>
-    c.json(
-      await getTaxonomy<Category>(c.var.services.db, c.var.caller.claims, "categories", c.req.valid("param").id),
-      200,
-    ),
-  )
+  .openapi(categories.list, (c) => cachedJson(c, catalogReads.categories, c.req.valid("query")))
+  .openapi(categories.get, (c) => cachedJson(c, catalogReads.category, { id: c.req.valid("param").id }))
   .openapi(categories.create, async (c) => {
     const { result, replayed } = await createCategory(
       c.var.services.db,
