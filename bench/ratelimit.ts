@@ -67,13 +67,7 @@ export default async function ratelimit(): Promise<void> {
     const subjects: [string, App][] = [["in process", inProcess]];
     if (throughRedis) subjects.push(["Redis via bridge", throughRedis]);
     for (const [label, app] of subjects) {
-      rows.push(
-        ...compareRows(
-          `${label}: GET /me c=1`,
-          "no limit",
-          await interleave(me(app), me(unlimited), BUDGET),
-        ),
-      );
+      rows.push(...compareRows(`${label}: GET /me c=1`, "no limit", await interleave(me(app), me(unlimited), BUDGET)));
       rows.push(
         ...compareRows(
           `${label}: GET products c=16`,
