@@ -257,7 +257,7 @@ describe(`signed requests when Redis stops, on ${engine}`, () => {
         expect(refused.status).toBe(503);
         expect(refused.json.type).toBe(problem("unavailable"));
         expect(refused.headers.get("retry-after")).toBe("1");
-      expect(refused.json.detail).toContain("replay protection");
+        expect(refused.json.detail).toContain("replay protection");
         const read = await api.request("GET", "/v1/api-keys", { headers: { "x-api-key": key.secret } });
         expect(read.status).toBe(200);
         const { rows } = await ctx.db.query("select 1 from private.api_keys where name = 'while redis is down'");
