@@ -152,6 +152,7 @@ export async function importAndCopy(
         String(variant.price_amount),
         variant.currency,
         JSON.stringify(variant.options),
+        "1",
       ]
         .map(csv)
         .join(",");
@@ -164,14 +165,16 @@ export async function importAndCopy(
     await sql.begin(async (tx) => {
       const products =
         await tx`copy bench_copy.products (id, handle, title, description, brand_id, category_id, attributes) from stdin with (format csv)`.writable();
-      await new Promise<void>((resolve, reject) =>
-        products.end(productCsv, (error?: Error | null) => (error ? reject(error) : resolve())),
-      );
+      await new Promise<void>((resolve, reject) => {
+        products.on("error", reject);
+        products.end(productCsv, (error?: Error | null) => (error ? reject(error) : resolve()));
+      });
       const variants =
         await tx`copy bench_copy.product_variants (product_id, sku, price_amount, currency, options, position) from stdin with (format csv)`.writable();
-      await new Promise<void>((resolve, reject) =>
-        variants.end(variantCsv, (error?: Error | null) => (error ? reject(error) : resolve())),
-      );
+      await new Promise<void>((resolve, reject) => {
+        variants.on("error", reject);
+        variants.end(variantCsv, (error?: Error | null) => (error ? reject(error) : resolve()));
+      });
     });
     copySeconds = (performance.now() - copyStarted) / 1000;
   } finally {

@@ -4,7 +4,7 @@ import { canonicalRequest, newNonce, signRequest } from "../packages/client/src/
 import { type IssuedKey, issueKey } from "./helpers/api-keys.ts";
 import { createTestApp, tally } from "./helpers/app.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
-import { redisForTests, startTestBridge } from "./helpers/redis.ts";
+import { hasRedisServer, redisForTests, startPrivateRedis, startTestBridge } from "./helpers/redis.ts";
 
 // Signed requests (README "Signed requests"): every refusal is a 401 whose problem type says which
 // check failed. Nonces are kept in the real Redis through the Upstash bridge (and, for local runs
@@ -234,4 +234,38 @@ describe(`the API key request counter on ${engine}`, () => {
       2, 1, 1, 1,
     ]);
   });
+});
+
+describe(`signed requests when Redis stops, on ${engine}`, () => {
+  it.skipIf(!hasRedisServer)(
+    "a signed write is refused with 503 and Retry-After (no replay can be ruled out); reads go on",
+    async () => {
+      const redis = await startPrivateRedis();
+      const bridge = await startTestBridge(redis.url, "signing-down");
+      try {
+        const api = createTestApp(ctx.db, { ...bridge.env, REDIS_TIMEOUT_MS: "500" });
+        const key = await issueKey(ctx.db, { scopes: ["api_keys:manage", "catalog:read"], roleCap: "admin" });
+        const send = async () => {
+          const body = JSON.stringify({ name: "while redis is down", scopes: ["catalog:read"], role_cap: "viewer" });
+          const url = "http://local/api/v1/api-keys";
+          const signature = await signRequest({ method: "POST", url, body, signingSecret: key.signing_secret });
+          return api.request("POST", "/v1/api-keys", { body, headers: { ...signature, "x-api-key": key.secret } });
+        };
+        expect((await send()).status).toBe(201);
+        await redis.stop();
+        const refused = await send();
+        expect(refused.status).toBe(503);
+        expect(refused.json.type).toBe(problem("unavailable"));
+        expect(refused.headers.get("retry-after")).toBe("1");
+        expect(refused.json.detail).toContain("replay protection");
+        const read = await api.request("GET", "/v1/api-keys", { headers: { "x-api-key": key.secret } });
+        expect(read.status).toBe(200);
+        const { rows } = await ctx.db.query("select 1 from private.api_keys where name = 'while redis is down'");
+        expect(rows).toHaveLength(1);
+      } finally {
+        await bridge.bridge.close();
+        await redis.stop();
+      }
+    },
+  );
 });

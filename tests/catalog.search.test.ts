@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createTestApp } from "./helpers/app.ts";
+import { mintToken } from "../packages/local/src/tokens.ts";
+import { createTestApp, TEST_SECRET } from "./helpers/app.ts";
 import { uniqueSku } from "./helpers/catalog.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 
@@ -106,6 +107,20 @@ describe(`product list filters and sorting on ${engine}`, () => {
     expect(await listIds(`updated_since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).toEqual(
       [],
     );
+  });
+
+  it("a search finds drafts for staff only: anon and a signed-in customer find published products alone", async () => {
+    // Signed-in callers search through private.products_matching, anon through the plain match.
+    const customer = await mintToken({ secret: TEST_SECRET, sub: "00000000-0000-4000-8000-0000000c0ffe" });
+    const searched = async (q: string, auth: { as?: "viewer" | "anon"; token?: string }) =>
+      ((await api().request("GET", `/v1/products?q=${q}`, auth)).json.data as { id: string }[])
+        .map((p) => p.id)
+        .filter((id) => Object.values(ids).includes(id));
+    expect(await searched("organic", { as: "viewer" })).toEqual([ids.tshirt]);
+    expect(await searched("organic", { as: "anon" })).toEqual([]);
+    expect(await searched("organic", { token: customer })).toEqual([]);
+    expect(await searched("enamel", { as: "anon" })).toEqual([ids.mug]);
+    expect(await searched("enamel", { token: customer })).toEqual([ids.mug]);
   });
 
   it("anon lists only published products", async () => {

@@ -379,6 +379,7 @@ describe(`no credential in any log line, console output or error report (${engin
       "key read": 200,
       "wrong key": 401,
       "signed read": 200,
+      "signed write": 201,
       "bad signature": 401,
       "realtime join": 200,
       unexpected: 500,

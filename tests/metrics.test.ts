@@ -4,6 +4,7 @@ import { findJob, runJob } from "../packages/server/src/jobs/registry.ts";
 import { instrumentDb } from "../packages/server/src/platform/db/instrumented.ts";
 import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
 import { createMetrics } from "../packages/server/src/platform/metrics.ts";
+import { issueKey } from "./helpers/api-keys.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { engine, onPostgres, useTestDatabase } from "./helpers/db.ts";
 import { createLocation, createVariants, receive, uniqueSku } from "./helpers/inventory.ts";
@@ -98,6 +99,33 @@ describe(`GET /v1/metrics on ${engine}`, () => {
     }
     // The scrape itself is the one request in flight.
     expect(sampleValue(after, "storekeep_http_requests_in_flight")).toBe(1);
+  });
+
+  it("counts API keys in each rotation alert condition from SQL at scrape time", async () => {
+    const { request } = withToken();
+    const alerting = (samples: Sample[], condition: string) =>
+      sampleValue(samples, "storekeep_api_keys_alerting", { condition });
+    const before = await scrape(request);
+    const [old, idle, rotating, fresh] = await Promise.all(
+      ["old", "idle", "rotating", "fresh"].map((name) => issueKey(ctx.db, { scopes: ["catalog:read"], name })),
+    );
+    await ctx.db.query(
+      "update private.api_keys set created_at = now() - interval '100 days', last_used_at = now() where id = $1",
+      [old?.id],
+    );
+    await ctx.db.query(
+      "update private.api_keys set created_at = now() - interval '50 days', last_used_at = now() - interval '40 days' where id = $1",
+      [idle?.id],
+    );
+    await ctx.db.query(
+      "update private.api_keys set last_used_at = now(), overlap_ends_at = now() + interval '2 hours' where id = $1",
+      [rotating?.id],
+    );
+    await ctx.db.query("update private.api_keys set last_used_at = now() where id = $1", [fresh?.id]);
+    const after = await scrape(request);
+    for (const condition of ["rotation_due", "unused", "overlap_ending"]) {
+      expect(alerting(after, condition) - alerting(before, condition), condition).toBe(1);
+    }
   });
 
   it("reports the database-side state from SQL: reservations, webhook backlog, ledger, jobs", async () => {

@@ -80,6 +80,7 @@ const ALLOWED: Record<string, Grants> = {
   "function private.product_json_by_id(uuid)": { anon: "execute", authenticated: "execute", service_role: "execute" },
   "function private.product_search_document(uuid, text, text, uuid, uuid)": { anon: "execute", authenticated: "execute", service_role: "execute" },
   "function private.product_write_missed(uuid, integer)": { authenticated: "execute", service_role: "execute" },
+  "function private.products_matching(tsquery)": { authenticated: "execute", service_role: "execute" },
   "function private.raise_business_error(text, text, jsonb)": { anon: "execute", authenticated: "execute", service_role: "execute" },
   "function private.record_job_run(text, integer, boolean, integer, text)": { service_role: "execute" },
   "function private.record_ledger_check()": { service_role: "execute" },

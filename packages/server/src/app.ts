@@ -8,6 +8,7 @@ import { accessRoutes } from "./domains/access/routes.ts";
 import { apiKeyAlertConstraints, apiKeyConstraints } from "./domains/api-keys/constraints.ts";
 import { apiKeyEventTypes } from "./domains/api-keys/events.ts";
 import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
+import { recordApiKeyUsage } from "./domains/api-keys/usage/record.ts";
 import { cacheRoutes } from "./domains/cache/routes.ts";
 import { catalogCacheRules } from "./domains/catalog/cache.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
@@ -169,6 +170,8 @@ export function createApp(services: Services, options: AppOptions = {}) {
     }),
   );
   app.use("*", authenticate);
+  // Ahead of the rate limit, so a key's refused requests (429) count in its usage too.
+  app.use("*", recordApiKeyUsage(services.config.usageRetentionDays));
   // After authentication: the caller (key, user, or address when anonymous) owns the counter.
   if (services.config.rateLimits.enabled) app.use("*", rateLimit(services.config.rateLimits, services.metrics));
   app.use(

@@ -1,5 +1,6 @@
 import { cacheRules, createApp } from "./app.ts";
 import { apiKeyWarnings } from "./domains/api-keys/alerts.ts";
+import { registerApiKeyMetrics } from "./domains/api-keys/metrics.ts";
 import { registerDatabaseMetrics } from "./domains/observability/database.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createApiKeyVerifier } from "./http/api-keys.ts";
@@ -36,6 +37,7 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
     metrics,
   );
   registerDatabaseMetrics(metrics, db);
+  registerApiKeyMetrics(metrics, db, config.apiKeys);
   // Log lines and error reports pass through one redactor: the configured secrets and credential shapes.
   const redact = createRedactor(configSecrets(config));
   const logger = createLogger(config.logLevel, { write: options.writeLog, redact });

@@ -18,13 +18,18 @@ export async function emitApiKeyAlerts(db: Db, settings: Settings): Promise<Reco
   return rows[0]?.counts ?? {};
 }
 
-/** The /v1/ready warnings: one sentence per alert condition that holds for some key. */
-export async function apiKeyWarnings(db: Db, settings: Settings): Promise<string[]> {
+/** How many keys are in each alert condition now (rotation_due, unused, overlap_ending). */
+export async function apiKeyAlertCounts(db: Db, settings: Settings): Promise<Record<string, number>> {
   const { rows } = await db.query<{ counts: Record<string, number> }>(
     "select private.api_key_warnings($1::interval, $2::interval, $3::interval) as counts",
     intervals(settings),
   );
-  const counts = rows[0]?.counts ?? {};
+  return rows[0]?.counts ?? {};
+}
+
+/** The /v1/ready warnings: one sentence per alert condition that holds for some key. */
+export async function apiKeyWarnings(db: Db, settings: Settings): Promise<string[]> {
+  const counts = await apiKeyAlertCounts(db, settings);
   return [
     counts.rotation_due ? `API keys older than ${settings.maxAgeDays} days (rotate them): ${counts.rotation_due}` : "",
     counts.unused ? `API keys unused for ${settings.unusedDays} days or more: ${counts.unused}` : "",

@@ -6,6 +6,7 @@ import { locateCreated } from "../../http/public-path.ts";
 import { routesFor } from "../../http/route.ts";
 import { ApiKeySchema, CreateApiKeyBodySchema, CreatedApiKeySchema, RotateApiKeyBodySchema } from "./schemas.ts";
 import * as service from "./service.ts";
+import { apiKeyUsageRoutes } from "./usage/routes.ts";
 
 const { secured } = routesFor("api-keys");
 const access = { role: "admin", scope: "api_keys:manage" } as const;
@@ -111,3 +112,6 @@ apiKeyRoutes.openapi(revokeApiKeyRoute, async (c) => {
   await service.revokeApiKey(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
   return c.body(null, 204);
 });
+
+// GET /api-keys/{id}/usage: requests per key, day, route and status (usage/).
+apiKeyRoutes.route("/", apiKeyUsageRoutes);

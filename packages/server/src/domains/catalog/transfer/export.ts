@@ -28,8 +28,8 @@ export async function exportProducts(
   const encoder = new TextEncoder();
   const readPage = async (after: string | null) => {
     const params: unknown[] = [];
-    const from = productFromSql(filters, params);
-    const where = productFilterSql(filters, params);
+    const from = productFromSql(filters, params, claims.role);
+    const where = productFilterSql(filters, params, claims.role);
     params.push(after, PAGE);
     const { rows } = await db.asUser(claims, (tx) =>
       tx.query<ExportRow>(
