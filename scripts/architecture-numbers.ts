@@ -4,7 +4,7 @@
 // (AST-counted: `as const` is no cast and is not counted).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import ts from "typescript";
+import { asCasts, isRouteFile } from "../tests/helpers/casts.ts";
 import { importCycles, importGraph } from "../tests/helpers/imports.ts";
 
 const root = resolve(process.argv[2] ?? ".", "packages/server/src");
@@ -14,21 +14,6 @@ function files(dir: string): string[] {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? files(path) : name.endsWith(".ts") ? [path] : [];
   });
-}
-
-/** `x as T` and `<T>x` in a file, except `as const`. */
-export function asCasts(path: string): string[] {
-  const source = ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.Latest, true);
-  const found: string[] = [];
-  const visit = (node: ts.Node) => {
-    if ((ts.isAsExpression(node) || ts.isTypeAssertionExpression(node)) && node.type.getText(source) !== "const") {
-      const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
-      found.push(`${relative(root, path)}:${line + 1} as ${node.type.getText(source).replace(/\s+/g, " ")}`);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return found;
 }
 
 const all = files(root);
@@ -42,7 +27,6 @@ const sizes = all
 console.log("largest files (lines):");
 for (const { path, lines } of sizes.slice(0, 4)) console.log(`  ${lines} ${path}`);
 
-const routeFiles = all.filter((path) => /(^|\/)(routes|[\w-]+-route)\.ts$/.test(path) && path.includes("/domains/"));
-const casts = routeFiles.flatMap(asCasts);
+const casts = all.filter(isRouteFile).flatMap((path) => asCasts(path).map((cast) => `${relative(root, path)}:${cast}`));
 console.log(`as casts in route files: ${casts.length}`);
 for (const cast of casts) console.log(`  ${cast}`);

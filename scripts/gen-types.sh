@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates packages/server/src/platform/db/database.types.ts: the Supabase CLI's TypeScript
+# Regenerates packages/client/src/database.types.ts: the Supabase CLI's TypeScript
 # types (`supabase gen types typescript`, schema public) for the schema supabase/migrations build,
 # formatted with the repository's Biome so the checked-in file reads well and diffs cleanly.
+# They type what a supabase-js client sees (`createClient<Database>`: tables through PostgREST,
+# Realtime rows), so they live with the client. The server does not use them: its answers are JSON
+# built by SQL functions, typed by the zod schemas that also make the OpenAPI document.
 #
 #   npm run db:types                      fresh scratch database: shim + `supabase db push`, generate, drop it
 #   bash scripts/gen-types.sh --url URL   generate from an already migrated database
@@ -14,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-OUT="packages/server/src/platform/db/database.types.ts"
+OUT="packages/client/src/database.types.ts"
 URL=""
 while [[ $# -gt 0 ]]; do
   case "$1" in

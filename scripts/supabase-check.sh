@@ -8,7 +8,7 @@
 #      listed with a reason in supabase/advisors-allowlist.json;
 #   4. `supabase db lint` (plpgsql_check): no error in any function;
 #   5. `supabase gen types typescript --schema public` equals the checked-in
-#      packages/server/src/platform/db/database.types.ts (regenerate with `npm run db:types`);
+#      packages/client/src/database.types.ts (regenerate with `npm run db:types`);
 #   6. a second fresh database migrated by OUR runner (packages/local/src/migrate.ts): the CLI must
 #      find nothing to push, and its schema must equal the one the CLI built.
 #
@@ -28,7 +28,7 @@ RUNNER_DB="storekeep_cli_check_runner"
 CLI_URL="$SERVER/$CLI_DB?sslmode=$SSLMODE"
 RUNNER_URL="$SERVER/$RUNNER_DB?sslmode=$SSLMODE"
 ALLOWLIST="supabase/advisors-allowlist.json"
-TYPES_FILE="packages/server/src/platform/db/database.types.ts"
+TYPES_FILE="packages/client/src/database.types.ts"
 SUPABASE="$ROOT/node_modules/.bin/supabase"
 TSX="$ROOT/node_modules/.bin/tsx"
 

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { asCasts, isRouteFile } from "./helpers/casts.ts";
 import { importCycles, importGraph, layerViolations } from "./helpers/imports.ts";
 
 // Dependencies run one way: composition root (app.ts, main.ts, jobs/) → domains/* → http/ → platform/.
@@ -42,6 +43,15 @@ describe("route definitions", () => {
     });
     expect(files.length).toBeGreaterThan(30);
     expect(offenders).toEqual([]);
+  });
+
+  it("route files cast nothing: services return the types the response schemas infer", () => {
+    const routeFiles = readdirSync(join(SERVER, "domains"), { recursive: true, encoding: "utf8" })
+      .map((file) => join(SERVER, "domains", file))
+      .filter(isRouteFile);
+    expect(routeFiles.length).toBeGreaterThan(15);
+    const casts = routeFiles.flatMap((file) => asCasts(file).map((cast) => `${relative(SERVER, file)}:${cast}`));
+    expect(casts).toEqual([]);
   });
 });
 

@@ -26,10 +26,10 @@ import { createBrand, createCategory, deleteTaxonomy, updateBrand, updateCategor
 
 const { open, secured } = routesFor("catalog");
 
-function crudRoutes<T extends z.ZodType>(
+function crudRoutes<T extends z.ZodType, I extends z.ZodType, P extends z.ZodType>(
   name: "brand" | "category",
   plural: "brands" | "categories",
-  schemas: { item: T; input: z.ZodType; patch: z.ZodType },
+  schemas: { item: T; input: I; patch: P },
 ) {
   const Name = name[0]?.toUpperCase() + name.slice(1);
   const Plural = plural[0]?.toUpperCase() + plural.slice(1);
@@ -128,7 +128,7 @@ export const taxonomyRoutes = createRouter()
     const { result, replayed } = await createBrand(
       c.var.services.db,
       c.var.caller.claims,
-      c.req.valid("json") as never,
+      c.req.valid("json"),
       c.req.valid("header")["idempotency-key"],
     );
     markReplayed(c, replayed);
@@ -137,7 +137,7 @@ export const taxonomyRoutes = createRouter()
   })
   .openapi(brands.update, async (c) =>
     c.json(
-      await updateBrand(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, c.req.valid("json") as never),
+      await updateBrand(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, c.req.valid("json")),
       200,
     ),
   )
@@ -151,7 +151,7 @@ export const taxonomyRoutes = createRouter()
     const { result, replayed } = await createCategory(
       c.var.services.db,
       c.var.caller.claims,
-      c.req.valid("json") as never,
+      c.req.valid("json"),
       c.req.valid("header")["idempotency-key"],
     );
     markReplayed(c, replayed);
@@ -160,12 +160,7 @@ export const taxonomyRoutes = createRouter()
   })
   .openapi(categories.update, async (c) =>
     c.json(
-      await updateCategory(
-        c.var.services.db,
-        c.var.caller.claims,
-        c.req.valid("param").id,
-        c.req.valid("json") as never,
-      ),
+      await updateCategory(c.var.services.db, c.var.caller.claims, c.req.valid("param").id, c.req.valid("json")),
       200,
     ),
   )

@@ -3,7 +3,15 @@ import { decodeCursor, toPage } from "../../../http/pagination.ts";
 import { Problem } from "../../../http/problems.ts";
 import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims, Queryable } from "../../../platform/db/types.ts";
-import type { Brand, Category, CategoryNode } from "../schemas.ts";
+import type {
+  Brand,
+  BrandInput,
+  BrandPatch,
+  Category,
+  CategoryInput,
+  CategoryNode,
+  CategoryPatch,
+} from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";
 
 // Brands and categories: one statement each, as the caller. RLS decides who writes; the rules
@@ -46,12 +54,7 @@ export async function listTaxonomy<T extends Brand | Category>(
 export const getTaxonomy = <T>(db: Db, claims: DbClaims, table: Taxonomy, id: string) =>
   one<T>(db, claims, `select to_jsonb(t) as result from public.${table} t where t.id = $1`, [id], `no ${table} ${id}`);
 
-export const createBrand = (
-  db: Db,
-  claims: DbClaims,
-  input: { name: string; handle?: string },
-  idempotencyKey?: string,
-) =>
+export const createBrand = (db: Db, claims: DbClaims, input: BrandInput, idempotencyKey?: string) =>
   idempotentAsUser(db, claims, idempotencyKey, "createBrand", input, (tx) =>
     oneIn<Brand>(
       tx,
@@ -61,7 +64,7 @@ export const createBrand = (
     ),
   );
 
-export const updateBrand = (db: Db, claims: DbClaims, id: string, patch: Record<string, unknown>) =>
+export const updateBrand = (db: Db, claims: DbClaims, id: string, patch: BrandPatch) =>
   one<Brand>(
     db,
     claims,
@@ -73,7 +76,7 @@ export const updateBrand = (db: Db, claims: DbClaims, id: string, patch: Record<
     `no brand ${id}`,
   );
 
-export const createCategory = (db: Db, claims: DbClaims, input: Record<string, unknown>, idempotencyKey?: string) =>
+export const createCategory = (db: Db, claims: DbClaims, input: CategoryInput, idempotencyKey?: string) =>
   idempotentAsUser(db, claims, idempotencyKey, "createCategory", input, (tx) =>
     oneIn<Category>(
       tx,
@@ -86,7 +89,7 @@ export const createCategory = (db: Db, claims: DbClaims, input: Record<string, u
     ),
   );
 
-export const updateCategory = (db: Db, claims: DbClaims, id: string, patch: Record<string, unknown>) =>
+export const updateCategory = (db: Db, claims: DbClaims, id: string, patch: CategoryPatch) =>
   one<Category>(
     db,
     claims,

@@ -4,6 +4,7 @@ import { createRouter, errorResponse, IdParamSchema, jsonResponse } from "../../
 import { Problem } from "../../../http/problems.ts";
 import { publicPath } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
+import { inBackground } from "../../../platform/background.ts";
 import { ExportQuerySchema, ImportQuerySchema, JobSchema } from "../schemas.ts";
 import { exportProducts } from "./export.ts";
 import { getJob, processImport, startImport } from "./service.ts";
@@ -18,12 +19,6 @@ function importFormat(contentType: string | undefined, explicit: "csv" | "jsonl"
   if (CSV_TYPES.includes(essence)) return "csv";
   if (JSONL_TYPES.includes(essence)) return "jsonl";
   throw new Problem("unsupported-media-type", "send text/csv or application/x-ndjson");
-}
-
-/** Keeps a floating promise alive on Supabase's edge runtime; Node keeps it alive by itself. */
-function inBackground(work: Promise<unknown>): void {
-  const runtime = (globalThis as { EdgeRuntime?: { waitUntil(promise: Promise<unknown>): void } }).EdgeRuntime;
-  runtime?.waitUntil(work);
 }
 
 const { secured } = routesFor("catalog");
@@ -135,5 +130,5 @@ transferRoutes.openapi(exportProductsRoute, async (c) => {
   return c.body(stream, 200, {
     "content-type": format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
     "content-disposition": `attachment; filename="products.${format}"`,
-  }) as never;
+  });
 });

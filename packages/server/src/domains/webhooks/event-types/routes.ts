@@ -30,10 +30,7 @@ export function createEventTypeRoutes(eventTypes: readonly EventType[]) {
     eventTypes.map((eventType) => ({
       topic: eventType.topic,
       description: eventType.description,
-      schema: z.toJSONSchema(webhookEnvelope(eventType), { io: "output", unrepresentable: "any" }) as Record<
-        string,
-        unknown
-      >,
+      schema: z.toJSONSchema(webhookEnvelope(eventType), { io: "output", unrepresentable: "any" }),
     }));
   return createRouter().openapi(listWebhookEventTypesRoute, (c) => c.json({ data: eventCatalogue() }, 200));
 }
