@@ -25,6 +25,18 @@ const backends = [
 
 const today = () => new Date().toISOString().slice(0, 10);
 
+/** The environment that points another app at the same Upstash endpoint and key prefix. */
+function upstashEnv(config: ReturnType<typeof createTestApp>["config"]): Record<string, string> {
+  const upstash = config.upstash;
+  if (!upstash) return {};
+  return {
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    REDIS_KEY_PREFIX: upstash.prefix,
+    RATE_LIMITS_ENABLED: "false",
+  };
+}
+
 for (const backend of backends) {
   describe.skipIf(!backend.enabled)(`API key usage: ${backend.name}`, () => {
     let database: TestDatabase;
@@ -98,6 +110,21 @@ for (const backend of backends) {
         { method: "GET", route: "/v1/products", status: sent.at(-1)?.response.status, count: 1 },
       ]);
     });
+
+    it.skipIf(backend.name === "in process")(
+      "sees another instance's counts once its buffer goes out (within a second, no request needed)",
+      async () => {
+        const key = await issueKey(database.db, { scopes: ["catalog:read"] });
+        // A second instance (another edge isolate) on the same Redis and key prefix.
+        const other = createTestApp(database.db, upstashEnv(app.config));
+        for (let i = 0; i < 3; i++)
+          await other.request("GET", "/v1/products", { headers: { "x-api-key": key.secret } });
+        const read = () => app.request("GET", `/v1/api-keys/${key.id}/usage?from=${today()}`, { as: "admin" });
+        // That instance checks no limits, so nothing carries its buffer along: its timer must send it.
+        await new Promise((resolve) => setTimeout(resolve, 1_300));
+        expect((await read()).json.total).toBe(3);
+      },
+    );
 
     it("answers only admins and up, 404 for an unknown key, 422 naming a bad range", async () => {
       const key = await issueKey(database.db, { scopes: ["catalog:read"] });

@@ -259,8 +259,12 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       await call("cache.count", () => pipeline.exec());
     },
     async counters(name) {
-      const hash = await call("cache.counters", () => redis.hgetall<Record<string, string>>(k(`c:s:${name}`)));
-      return Object.fromEntries(Object.entries(hash ?? {}).map(([field, value]) => [field, Number(value)]));
+      // Without automatic deserialization HGETALL answers the flat [field, value, ...] list.
+      const hash = await call("cache.counters", () => redis.hgetall(k(`c:s:${name}`)));
+      const flat: unknown[] = Array.isArray(hash) ? hash : Object.entries(hash ?? {}).flat();
+      const out: Record<string, number> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = Number(flat[i + 1]);
+      return out;
     },
     async popular(limit, keep) {
       const [, ranked] = await call("cache.popular", () =>

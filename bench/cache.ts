@@ -1,0 +1,206 @@
+import { randomBytes } from "node:crypto";
+import { Hono } from "hono";
+import { migrate } from "../packages/local/src/migrate.ts";
+import { LOCAL_DEFAULTS } from "../packages/local/src/stack.ts";
+import { mintStaffToken } from "../packages/local/src/tokens.ts";
+import { startUpstashBridge } from "../packages/local/src/upstash-bridge/bridge.ts";
+import { createApp } from "../packages/server/src/app.ts";
+import type { Services } from "../packages/server/src/http/env.ts";
+import { createServices } from "../packages/server/src/main.ts";
+import { LOCAL_JWT_SECRET, loadConfig } from "../packages/server/src/platform/config.ts";
+import { createPostgresDb } from "../packages/server/src/platform/db/postgres.ts";
+import { compareRows, interleave, printTable, type Row, scratchDatabase } from "./lib.ts";
+
+// The read cache, measured in one run on one machine: list and detail reads served warm from
+// Redis (through the Upstash bridge, as production reaches Upstash over HTTP) beside the same reads
+// with the cache off and beside a static response of the same bytes; then a Zipf-distributed mix
+// of reads with 1 % writes, counting where each read came from.
+
+export const timeLimitSeconds = 150;
+export const description =
+  "catalog reads warm from Redis vs uncached vs a static response; hit ratio of a Zipf read mix with 1 % writes";
+
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const BUDGET = { ms: 2_000, warmupMs: 300, rounds: 2 };
+const PRODUCTS = 200;
+const CATEGORIES = 10;
+
+export default async function cache(): Promise<void> {
+  const scratch = await scratchDatabase("cache");
+  const db = createPostgresDb(scratch.url, { max: 10, applicationName: "storekeep-bench" });
+  const bridge = await startUpstashBridge({ redisUrl: REDIS_URL, token: randomBytes(16).toString("hex") });
+  const prefix = `bench:cache:${randomBytes(4).toString("hex")}`;
+  try {
+    await migrate(db);
+    const env = {
+      ...LOCAL_DEFAULTS,
+      LOG_LEVEL: "silent",
+      UPSTASH_REDIS_REST_URL: bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: bridge.token,
+      REDIS_KEY_PREFIX: prefix,
+      REDIS_TIMEOUT_MS: "5000",
+      RATE_LIMITS_ENABLED: "false",
+    };
+    const services = createServices(loadConfig(env), { db });
+    const app = createApp(services);
+    // The same app with the cache off: every read loads from Postgres (no generation check either).
+    const uncachedServices: Services = {
+      ...services,
+      cache: {
+        ...services.cache,
+        get: async (read, claims, params) => ({
+          body: JSON.stringify(await read.load(db, claims, params)),
+          etag: '"off"',
+          source: "bypass",
+        }),
+      },
+    };
+    const uncached = createApp(uncachedServices);
+    const manager = await mintStaffToken(LOCAL_JWT_SECRET, "manager");
+
+    // A catalog: categories, and products spread over them, each published with two variants.
+    const categories: { id: string; handle: string }[] = [];
+    for (let i = 0; i < CATEGORIES; i++) {
+      categories.push(await call(app, manager, "POST", "/api/v1/categories", { name: `Bench category ${i}` }));
+    }
+    const products: { id: string; variants: { id: string }[] }[] = [];
+    for (let i = 0; i < PRODUCTS; i++) {
+      products.push(
+        await call(app, manager, "POST", "/api/v1/products", {
+          title: `Bench product ${i}`,
+          description: "A product for the cache benchmark, with a description of ordinary length.",
+          category_id: categories[i % CATEGORIES]?.id,
+          status: "published",
+          variants: [
+            { sku: `BENCH-${i}-S`, price_amount: 1000 + i, currency: "EUR", options: { size: "S" } },
+            { sku: `BENCH-${i}-M`, price_amount: 1100 + i, currency: "EUR", options: { size: "M" } },
+          ],
+        }),
+      );
+    }
+    console.log(
+      `scratch database: ${PRODUCTS} products in ${CATEGORIES} categories; cache: ${services.shared.backend} via the bridge`,
+    );
+
+    const detailPath = `/api/v1/products/${products[0]?.id}`;
+    const listPath = `/api/v1/products?category=${categories[0]?.handle}&limit=20`;
+    const staticApp = new Hono();
+    const bodies = {
+      detail: await (await app.request(detailPath)).text(),
+      list: await (await app.request(listPath)).text(),
+    };
+    staticApp.get("/detail", (c) => c.body(bodies.detail, 200, { "content-type": "application/json" }));
+    staticApp.get("/list", (c) => c.body(bodies.list, 200, { "content-type": "application/json" }));
+    await services.cache.settled();
+
+    // Where the "cached" reads came from: a read that is not a hit (the store stalled on this busy
+    // machine) is counted and reported, not hidden.
+    const seen: Record<string, number> = {};
+    const get = (target: { request: (path: string) => Response | Promise<Response> }, path: string) => async () => {
+      const response = await target.request(path);
+      if (response.status !== 200) throw new Error(`${path}: HTTP ${response.status}`);
+      const source = response.headers.get("x-cache");
+      if (source) seen[source] = (seen[source] ?? 0) + 1;
+      await response.text();
+    };
+
+    const rows: Row[] = [];
+    for (const [name, path] of [
+      ["detail", detailPath],
+      ["list", listPath],
+    ] as const) {
+      const versusStatic = await interleave(get(app, path), get(staticApp, `/${name}`), BUDGET);
+      rows.push(...compareRows(`${name} cached (Redis)`, "static response", versusStatic));
+      const versusUncached = await interleave(get(app, path), get(uncached, path), BUDGET);
+      rows.push(...compareRows(`${name} cached (Redis)`, "uncached", versusUncached));
+    }
+    printTable("warm cache vs static and vs uncached (ratio < 1: the cached read is slower)", rows);
+    console.log(`  the cached side's reads came from: ${JSON.stringify(seen)}`);
+
+    // The Zipf mix: 1 % writes (a variant's price, through the API), reads over details and category
+    // pages with popularity ~ 1/rank.
+    const keys = [
+      ...products.map((product) => `/api/v1/products/${product.id}`),
+      ...categories.map((category) => `/api/v1/products?category=${category.handle}&limit=20`),
+    ];
+    const shuffled = keys.sort(() => Math.random() - 0.5);
+    const weights = shuffled.map((_, rank) => 1 / (rank + 1));
+    const total = weights.reduce((sum, weight) => sum + weight, 0);
+    const pick = () => {
+      let r = Math.random() * total;
+      for (let i = 0; i < shuffled.length; i++) {
+        r -= weights[i] as number;
+        if (r <= 0) return shuffled[i] as string;
+      }
+      return shuffled[0] as string;
+    };
+    const OPS = 4_000;
+    const sources: Record<string, number> = {};
+    let writes = 0;
+    const started = performance.now();
+    for (let i = 0; i < OPS; i++) {
+      if (Math.random() < 0.01) {
+        const product = products[Math.floor(Math.random() * products.length)];
+        await call(app, manager, "PATCH", `/api/v1/variants/${product?.variants[0]?.id}`, { price_amount: 900 + i });
+        writes++;
+        continue;
+      }
+      const response = await app.request(pick());
+      await response.text();
+      const source = response.headers.get("x-cache") ?? "none";
+      sources[source] = (sources[source] ?? 0) + 1;
+    }
+    await services.cache.settled();
+    const seconds = (performance.now() - started) / 1000;
+    const reads = OPS - writes;
+    const hits = sources.hit ?? 0;
+    console.log(
+      `\nZipf mix over ${keys.length} keys (s = 1), ${OPS} operations in ${seconds.toFixed(1)} s: ${reads} reads, ${writes} writes`,
+    );
+    console.log(`  where reads came from: ${JSON.stringify(sources)}`);
+    console.log(`  hit ratio: ${((100 * hits) / reads).toFixed(1)} % (aim: at least 90 %)`);
+    const stats = await services.cache.stats();
+    for (const [family, figures] of Object.entries(stats)) {
+      if (figures.hits + figures.misses === 0) continue;
+      console.log(
+        `  ${family}: hits ${figures.hits}, misses ${figures.misses} (stale ${figures.stale}), hit p50 ${figures.read_ms.hit.p50} ms, miss p50 ${figures.read_ms.miss.p50} ms`,
+      );
+    }
+
+    // The generation check alone (what every cached read adds to Postgres), beside `select 1`.
+    const check = await interleave(
+      async () => {
+        await db.query("select * from private.cache_generation($1::text[], $2::uuid, null)", [
+          ["product.created"],
+          products[0]?.id,
+        ]);
+      },
+      async () => {
+        await db.query("select 1");
+      },
+      BUDGET,
+    );
+    printTable("the generation check", compareRows("cache_generation()", "select 1", check));
+  } finally {
+    await db.close();
+    await bridge.close();
+    await scratch.drop();
+  }
+}
+
+async function call(
+  app: { request: (path: string, init?: RequestInit) => Response | Promise<Response> },
+  token: string,
+  method: string,
+  path: string,
+  body: unknown,
+) {
+  const response = await app.request(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status >= 300) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
+  return JSON.parse(text);
+}

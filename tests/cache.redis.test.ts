@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RespClient } from "../packages/local/src/upstash-bridge/resp.ts";
+import { createTestApp } from "./helpers/app.ts";
+import { CACHE_TEST_ENV, checkScenario, createSubject, freshApp, SCENARIOS } from "./helpers/cache.ts";
+import { onPostgres, useTestDatabase } from "./helpers/db.ts";
+import { hasRedisServer, REDIS_URL, redisForTests, startPrivateRedis, startTestBridge } from "./helpers/redis.ts";
+
+// The read cache through the real @upstash/redis client, the local Upstash bridge and a real Redis
+// (the shared one, under a key prefix of its own; a private redis-server for the outage).
+
+const withRedis = !onPostgres && (await redisForTests());
+const ctx = useTestDatabase();
+
+describe.skipIf(!withRedis)("the read cache on a real Redis through the Upstash bridge", () => {
+  let bridge: Awaited<ReturnType<typeof startTestBridge>>;
+  let app: ReturnType<typeof createTestApp>;
+  beforeAll(async () => {
+    bridge = await startTestBridge(REDIS_URL, "cache");
+    // A loaded test machine can take longer than the production default to answer the first call.
+    app = createTestApp(ctx.db, { ...CACHE_TEST_ENV, ...bridge.env, REDIS_TIMEOUT_MS: "3000" });
+  });
+  afterAll(() => bridge?.bridge.close());
+
+  // One write path per topic family is enough here: the full matrix runs in cache.freshness.test.ts
+  // with the same code over the in-process store.
+  const sample = SCENARIOS.filter((scenario) =>
+    ["product.updated/sql", "variant.updated/webhook", "brand.updated/api", "category.deleted/sql"].includes(
+      `${scenario.topic}/${scenario.path}`,
+    ),
+  );
+  for (const scenario of sample) {
+    it(`${scenario.topic} through ${scenario.path}: the next read is fresh`, () =>
+      checkScenario(app, ctx.db, scenario, freshApp(ctx.db)));
+  }
+
+  it("counts hits and misses exactly in Redis, and an entry Redis dropped as an eviction", async () => {
+    const own = createTestApp(ctx.db, {
+      ...CACHE_TEST_ENV,
+      ...bridge.env,
+      REDIS_KEY_PREFIX: `${bridge.env.REDIS_KEY_PREFIX}:stats`,
+    });
+    expect(own.services.shared.backend).toBe("upstash");
+    const s = await createSubject(own);
+    const path = `/v1/products/${s.product.id}`;
+    for (let i = 0; i < 3; i++) {
+      expect((await own.request("GET", path)).headers.get("x-cache")).toBe(i === 0 ? "miss" : "hit");
+      await own.services.cache.settled();
+    }
+    // Redis drops the entry (memory pressure, or its TTL): the next read misses and says why.
+    const redis = new RespClient({ url: REDIS_URL, timeoutMs: 1000 });
+    try {
+      const [keys] = await redis.send([["KEYS", `${bridge.env.REDIS_KEY_PREFIX}:stats:c:e:*${s.product.id}*`]]);
+      expect(keys).toHaveLength(1);
+      await redis.send([["DEL", ...(keys as string[])]]);
+    } finally {
+      redis.close();
+    }
+    expect((await own.request("GET", path)).headers.get("x-cache")).toBe("miss");
+    const stats = await own.request("GET", "/v1/cache/stats", { as: "manager" });
+    expect(stats.json.backend).toBe("upstash");
+    expect(stats.json.families.product).toMatchObject({ hits: 2, misses: 2, evictions: 1, stale: 0 });
+  });
+});
+
+describe.skipIf(!withRedis || !hasRedisServer)("Redis stopped in the middle", () => {
+  it("reads still answer correctly from Postgres, without errors and without waiting on Redis", async () => {
+    const redis = await startPrivateRedis();
+    const bridge = await startTestBridge(redis.url, "cache-down");
+    try {
+      const app = createTestApp(ctx.db, { ...CACHE_TEST_ENV, ...bridge.env, REDIS_TIMEOUT_MS: "1000" });
+      const s = await createSubject(app);
+      const path = `/v1/products/${s.product.id}`;
+      await app.request("GET", path);
+      await app.services.cache.settled();
+      expect((await app.request("GET", path)).headers.get("x-cache")).toBe("hit");
+
+      await redis.stop();
+      const timings: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        const answer = await app.request("GET", path);
+        timings.push(performance.now() - started);
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get("x-cache")).toBe("bypass");
+        expect(answer.json.id).toBe(s.product.id);
+      }
+      // At most one read waits for the timeout (1 s); the rest skip Redis while it is down.
+      expect(timings.filter((ms) => ms > 950).length).toBeLessThanOrEqual(1);
+
+      // Writes while Redis is down are seen at once (nothing stale can come back from Redis).
+      const changed = await app.request("PATCH", `/v1/variants/${s.product.variants[0]?.id}`, {
+        as: "staff",
+        body: { price_amount: 4242 },
+      });
+      expect(changed.status).toBe(200);
+      const after = await app.request("GET", path);
+      expect(after.status).toBe(200);
+      expect(after.json.variants[0].price_amount).toBe(4242);
+      const list = await app.request("GET", `/v1/products?q=${s.word}`);
+      expect(list.status).toBe(200);
+      expect(list.json.data[0].variants[0].price_amount).toBe(4242);
+      await app.services.cache.settled();
+    } finally {
+      await bridge.bridge.close();
+      await redis.stop();
+    }
+  });
+});
