@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { mintToken } from "../packages/local/src/tokens.ts";
 import { findJob, runJob } from "../packages/server/src/jobs/registry.ts";
-import { createTestApp } from "./helpers/app.ts";
+import { createTestApp, TEST_SECRET } from "./helpers/app.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 import { parseSamples } from "./helpers/prometheus.ts";
 
@@ -65,6 +66,10 @@ describe(`ops/ dashboards and rules against a real scrape on ${engine}`, () => {
     const { request, services } = createTestApp(ctx.db, { METRICS_TOKEN, RATE_LIMITS_ENABLED: "true" });
     await request("GET", "/v1/health");
     await request("GET", "/v1/products", { as: "viewer" });
+    // Cached reads: a miss and then a hit for a viewer, a bypass for the service role (never cached).
+    await services.cache.settled();
+    await request("GET", "/v1/products", { as: "viewer" });
+    await request("GET", "/v1/products", { token: await mintToken({ secret: TEST_SECRET, role: "service_role" }) });
     // A refused API key, so the key request counter carries its outcome label.
     await request("GET", "/v1/products", { headers: { "x-api-key": `sk_live_${"A".repeat(43)}` } });
     const job = findJob("inventory.check_ledger");
@@ -124,6 +129,9 @@ describe(`ops/ dashboards and rules against a real scrape on ${engine}`, () => {
       "storekeep_rate_limit_decisions_total",
       "storekeep_api_key_requests_total",
       "storekeep_redis_available",
+      "storekeep_cache_hits_total",
+      "storekeep_cache_misses_total",
+      "storekeep_cache_bypass_total",
     ]) {
       expect(exported.has(family), family).toBe(true);
     }
