@@ -25,7 +25,10 @@ const BUDGET = { ms: 2_000, warmupMs: 300, rounds: 2 };
 const PRODUCTS = 200;
 const CATEGORIES = 10;
 
-export default async function cache(): Promise<void> {
+/** `npm run bench -- cache [zipf] [memory]`: only the Zipf mix; the in-process store instead of Redis. */
+export default async function cache(args: string[] = []): Promise<void> {
+  const onlyZipf = args.includes("zipf");
+  const inProcess = args.includes("memory");
   const scratch = await scratchDatabase("cache");
   const db = createPostgresDb(scratch.url, { max: 10, applicationName: "storekeep-bench" });
   const bridge = await startUpstashBridge({ redisUrl: REDIS_URL, token: randomBytes(16).toString("hex") });
@@ -35,8 +38,7 @@ export default async function cache(): Promise<void> {
     const env = {
       ...LOCAL_DEFAULTS,
       LOG_LEVEL: "silent",
-      UPSTASH_REDIS_REST_URL: bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: bridge.token,
+      ...(inProcess ? {} : { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token }),
       REDIS_KEY_PREFIX: prefix,
       REDIS_TIMEOUT_MS: "5000",
       RATE_LIMITS_ENABLED: "false",
@@ -105,16 +107,18 @@ export default async function cache(): Promise<void> {
     };
 
     const rows: Row[] = [];
-    for (const [name, path] of [
-      ["detail", detailPath],
-      ["list", listPath],
-    ] as const) {
+    for (const [name, path] of (onlyZipf
+      ? []
+      : [
+          ["detail", detailPath],
+          ["list", listPath],
+        ]) as [string, string][]) {
       const versusStatic = await interleave(get(app, path), get(staticApp, `/${name}`), BUDGET);
       rows.push(...compareRows(`${name} cached (Redis)`, "static response", versusStatic));
       const versusUncached = await interleave(get(app, path), get(uncached, path), BUDGET);
       rows.push(...compareRows(`${name} cached (Redis)`, "uncached", versusUncached));
     }
-    printTable("warm cache vs static and vs uncached (ratio < 1: the cached read is slower)", rows);
+    if (!onlyZipf) printTable("warm cache vs static and vs uncached (ratio < 1: the cached read is slower)", rows);
     console.log(`  the cached side's reads came from: ${JSON.stringify(seen)}`);
 
     // The Zipf mix: 1 % writes (a variant's price, through the API), reads over details and category
@@ -134,7 +138,10 @@ export default async function cache(): Promise<void> {
       }
       return shuffled[0] as string;
     };
-    const OPS = 4_000;
+    // Start warm (what the cache.warm job does after a deploy): every key read once.
+    for (const key of shuffled) await (await app.request(key)).text();
+    await services.cache.settled();
+    const OPS = 2_000;
     const sources: Record<string, number> = {};
     let writes = 0;
     const started = performance.now();

@@ -45,6 +45,27 @@ describe("route definitions", () => {
     expect(offenders).toEqual([]);
   });
 
+  it("shared schemas are defined once: the SKU in http/schemas.ts, the page query in http/pagination.ts", () => {
+    const files = readdirSync(join(SERVER, "domains"), { recursive: true, encoding: "utf8" })
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => join(SERVER, "domains", file));
+    const redeclared = files.flatMap((file) => {
+      const source = readFileSync(file, "utf8");
+      const name = relative(SERVER, file);
+      return [
+        source.includes("[A-Za-z0-9._/-]") ? `${name} spells out the SKU pattern` : [],
+        // The sync feed is no page: it resumes `since` an outbox cursor, in batches of up to 1000.
+        /\blimit: z\.coerce/.test(source) && name !== "domains/sync/schemas.ts"
+          ? `${name} redeclares the page query's limit`
+          : [],
+        /"receipt", "adjustment"/.test(source) && !name.endsWith("inventory/schemas.ts")
+          ? `${name} lists the manual movement kinds`
+          : [],
+      ].flat();
+    });
+    expect(redeclared).toEqual([]);
+  });
+
   it("route files cast nothing: services return the types the response schemas infer", () => {
     const routeFiles = readdirSync(join(SERVER, "domains"), { recursive: true, encoding: "utf8" })
       .map((file) => join(SERVER, "domains", file))

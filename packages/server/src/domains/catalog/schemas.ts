@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { PageQuerySchema } from "../../http/pagination.ts";
+import { SkuSchema } from "../../http/schemas.ts";
 
 // Shapes only: cross-field rules (compare-at above price, a published product has a variant, a
 // schedule lies ahead, no category cycles) live in the database and come back as problems.
 
 const HANDLE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-const SKU = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
 const MAX_INT = 2_147_483_647;
 
 export const HandleSchema = z.string().max(200).regex(HANDLE, "lower-case letters, digits and single dashes");
@@ -19,7 +19,7 @@ export const ProductStatusSchema = z.enum(["draft", "published", "archived"]).op
 
 export const VariantInputSchema = z
   .object({
-    sku: z.string().regex(SKU, "1-64 letters, digits and . _ / -, starting with a letter or digit"),
+    sku: SkuSchema,
     title: z.string().max(500).optional(),
     options: z
       .record(z.string(), z.string())
@@ -298,7 +298,7 @@ export type BulkResult = z.infer<typeof BulkResultSchema>;
 /** The `pms-product` inbound webhook message: one product per SKU, with that SKU as its variant. */
 export const PmsProductSchema = z
   .object({
-    sku: z.string().regex(SKU, "a SKU"),
+    sku: SkuSchema,
     title: z.string().min(1).max(500),
     description: z.string().max(100_000).optional(),
     price_amount: z.number().int().min(0),

@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import { PageQuerySchema } from "../../http/pagination.ts";
+import { SkuSchema } from "../../http/schemas.ts";
 
-const Sku = z.string().min(1).max(64).openapi({ example: "TEE-BLK-M" });
+const Sku = SkuSchema;
+
+/** The movements staff record by hand (POST /inventory/adjust, the pms-inventory message). */
+export const MANUAL_KINDS = ["receipt", "adjustment", "count", "damage", "loss", "return"] as const;
+/** Every kind of the ledger: the manual ones and those that transfers and orders write. */
+export const MOVEMENT_KINDS = [...MANUAL_KINDS, "transfer_out", "transfer_in", "sale"] as const;
 const LocationCode = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "letters, digits, _ and -, up to 63")
@@ -105,7 +112,7 @@ export const MovementSchema = z
     id: z.number().int(),
     sku: z.string(),
     location_code: z.string(),
-    kind: z.enum(["receipt", "adjustment", "count", "damage", "loss", "return", "transfer_out", "transfer_in", "sale"]),
+    kind: z.enum(MOVEMENT_KINDS),
     quantity: z.number().int(),
     counted: z
       .number()
@@ -120,8 +127,6 @@ export const MovementSchema = z
     created_at: z.iso.datetime(),
   })
   .openapi("StockMovement");
-
-export const MANUAL_KINDS = ["receipt", "adjustment", "count", "damage", "loss", "return"] as const;
 
 export const AdjustSchema = z
   .object({
@@ -242,22 +247,18 @@ export const StockStatusSchema = z
   })
   .openapi("StockStatus");
 
-export const StatusQuerySchema = z.object({
+export const StatusQuerySchema = PageQuerySchema.extend({
   sku: Sku.optional(),
   location_code: LocationCode.optional(),
   stock: z
     .enum(["low", "out"])
     .optional()
     .openapi({ description: "`low`: available at or below the reorder point; `out`: nothing available" }),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(512).optional(),
 });
 
-export const HistoryQuerySchema = z.object({
+export const HistoryQuerySchema = PageQuerySchema.extend({
   sku: Sku.optional(),
   location_code: LocationCode.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(512).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -305,10 +306,8 @@ export const ReorderSuggestionSchema = z
   })
   .openapi("ReorderSuggestion");
 
-export const SuggestionQuerySchema = z.object({
+export const SuggestionQuerySchema = PageQuerySchema.extend({
   status: z.enum(["open", "resolved", "dismissed", "all"]).default("open"),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(512).optional(),
 });
 
 export const VerifyResultSchema = z
@@ -346,7 +345,7 @@ export type VerifyResult = z.infer<typeof VerifyResultSchema>;
 /** The `pms-inventory` inbound webhook message: a stock adjustment of one SKU at one location. */
 export const PmsInventorySchema = z
   .object({
-    sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, "a SKU"),
+    sku: SkuSchema,
     location_code: z.string().min(1).max(64),
     delta: z
       .number()
@@ -360,7 +359,7 @@ export const PmsInventorySchema = z
       .min(0)
       .optional()
       .openapi({ description: "For `count`: the quantity on the shelf (on_hand becomes it)" }),
-    kind: z.enum(["receipt", "adjustment", "count", "damage", "loss", "return"]).default("adjustment"),
+    kind: z.enum(MANUAL_KINDS).default("adjustment"),
     reason: z.string().max(500).optional(),
   })
   .refine((message) => (message.kind === "count" ? message.counted !== undefined : message.delta !== undefined), {

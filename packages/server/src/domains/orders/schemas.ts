@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { PageQuerySchema } from "../../http/pagination.ts";
+import { SkuSchema } from "../../http/schemas.ts";
 
 export const OrderStatus = z.enum(["pending", "paid", "shipped", "delivered", "cancelled", "returned"]);
 const TargetStatus = z.enum(["paid", "shipped", "delivered", "cancelled", "returned"]);
@@ -78,7 +80,7 @@ export const PlaceOrderSchema = z
       .array(
         z
           .object({
-            sku: z.string().min(1).max(64),
+            sku: SkuSchema,
             quantity: z.number().int().min(1).max(10_000),
             location_code: z
               .string()
@@ -134,11 +136,9 @@ export const SetOrderStatusSchema = z
   .superRefine(detailsMatchStatus)
   .openapi("SetOrderStatus");
 
-export const OrderListQuerySchema = z.object({
+export const OrderListQuerySchema = PageQuerySchema.extend({
   status: OrderStatus.optional(),
   customer_email: z.string().max(320).optional().openapi({ description: "Only this customer's orders (any case)" }),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(512).optional(),
 });
 
 /** The pms-order inbound webhook: a status change for an order named by id or number. */
