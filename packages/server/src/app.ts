@@ -9,6 +9,7 @@ import { apiKeyAlertConstraints, apiKeyConstraints } from "./domains/api-keys/co
 import { apiKeyEventTypes } from "./domains/api-keys/events.ts";
 import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
 import { recordApiKeyUsage } from "./domains/api-keys/usage/record.ts";
+import { cacheConstraints } from "./domains/cache/constraints.ts";
 import { cacheRoutes } from "./domains/cache/routes.ts";
 import { catalogCacheRules } from "./domains/catalog/cache.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
@@ -86,6 +87,7 @@ export const constraintRules = {
   ...apiKeyConstraints,
   ...apiKeyAlertConstraints,
   ...catalogConstraints,
+  ...cacheConstraints,
   ...imageConstraints,
   ...webhookConstraints,
   ...observabilityConstraints,
