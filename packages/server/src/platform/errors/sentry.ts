@@ -1,5 +1,6 @@
 import { createStackParser, createTransport, type Event, Scope } from "@sentry/core";
 import { nodeStackLineParser, ServerRuntimeClient } from "@sentry/core/server";
+import { inBackground } from "../background.ts";
 import type { Redactor } from "../redact.ts";
 import type { ErrorContext, ErrorReporter } from "./reporter.ts";
 
@@ -9,8 +10,6 @@ export interface SentryOptions {
   /** Cleans every string of an event before it leaves (messages, stack lines, tags). */
   redact: Redactor;
 }
-
-type EdgeRuntime = { waitUntil(promise: Promise<unknown>): void };
 
 /**
  * Reports errors to Sentry with `@sentry/core` alone: web-standard `fetch` for the transport and V8
@@ -57,8 +56,7 @@ export function createSentryReporter(options: SentryOptions): ErrorReporter {
       if (context.callerId) scope.setUser({ id: context.callerId });
       client.captureException(error, { mechanism: { type: "storekeep", handled: false } }, scope);
       // An edge function's isolate may be frozen once the response is sent: keep it until sent.
-      const runtime = (globalThis as { EdgeRuntime?: EdgeRuntime }).EdgeRuntime;
-      runtime?.waitUntil(Promise.resolve(client.flush(2_000)));
+      inBackground(Promise.resolve(client.flush(2_000)));
     },
     flush: async (timeoutMs = 2_000) => client.flush(timeoutMs),
   };

@@ -4,6 +4,7 @@
 // but the odd bounded wait; the caller decides what a failure means (rate limits fail open).
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
+import { inBackground } from "../background.ts";
 import {
   type CacheStore,
   type Counters,
@@ -159,9 +160,7 @@ export function createUpstashState(options: UpstashOptions): SharedState {
     });
     (flushTimer as { unref?: () => void } | undefined)?.unref?.();
     // On Supabase's edge runtime, keep the worker alive until the counts are sent.
-    (globalThis as { EdgeRuntime?: { waitUntil?: (promise: Promise<unknown>) => void } }).EdgeRuntime?.waitUntil?.(
-      flushed,
-    );
+    inBackground(flushed);
   }
 
   const counters: Counters = {
