@@ -83,13 +83,18 @@ export async function flashSale(url: string, db: Db, modes: readonly string[] = 
           where v.sku = '${sku}' and l.code = 'main';
         `);
         const items = JSON.stringify([{ sku, quantity: 1 }]);
+        // Not pool.query: it discards a connection whose query failed, so every loser would pay a
+        // new backend (the app's Db keeps a connection that answered a business error).
         const reserve = async () => {
+          const client = await pool.connect();
           try {
-            await pool.query("select private.reserve_stock($1::jsonb, 900)", [items]);
+            await client.query("select private.reserve_stock($1::jsonb, 900)", [items]);
             return true;
           } catch (error) {
             if ((error as { code?: string }).code === "P0S01") return false;
             throw error;
+          } finally {
+            client.release();
           }
         };
 

@@ -18,6 +18,29 @@ const UNITS = 100;
 const CLIENTS = 256;
 const ATTEMPTS = 1_000;
 
+/** Another transaction holding a level's row lock until `release()`; `holder` settles after. */
+async function holdLevelLock(sku: string): Promise<{ release: () => void; holder: Promise<void> }> {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let locked: () => void = () => {};
+  const lockTaken = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  const holder = ctx.db.transaction(async (tx) => {
+    await tx.query(
+      `select 1 from public.stock_levels sl join public.product_variants v on v.id = sl.variant_id
+       join public.locations l on l.id = sl.location_id where v.sku = $1 and l.code = 'main' for update`,
+      [sku],
+    );
+    locked();
+    await held;
+  });
+  await lockTaken;
+  return { release, holder };
+}
+
 describe.skipIf(!onPostgres)("a flash sale on postgres", () => {
   it(`${CLIENTS} concurrent clients, ${ATTEMPTS} attempts at ${UNITS} units: exactly ${UNITS} sold, books and events exact`, async () => {
     const app = createTestApp(ctx.db);
@@ -91,24 +114,7 @@ describe.skipIf(!onPostgres)("a flash sale on postgres", () => {
     const before = await count();
 
     // Another transaction holds the level's row lock (a release, a commit, a transfer in flight).
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked: () => void = () => {};
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const holder = ctx.db.transaction(async (tx) => {
-      await tx.query(
-        `select 1 from public.stock_levels sl join public.product_variants v on v.id = sl.variant_id
-         join public.locations l on l.id = sl.location_id where v.sku = $1 and l.code = 'main' for update`,
-        [sku],
-      );
-      locked();
-      await held;
-    });
-    await lockTaken;
+    const { release, holder } = await holdLevelLock(sku);
     try {
       const refused = await Promise.all(
         Array.from({ length: 20 }, () =>
@@ -123,6 +129,33 @@ describe.skipIf(!onPostgres)("a flash sale on postgres", () => {
       await holder;
     }
     expect(await count()).toEqual(before);
+  });
+
+  it("a request with several lines that the stock cannot meet answers 409 without waiting for the lock of a line it could meet", async () => {
+    const app = createTestApp(ctx.db);
+    const [open, gone] = [uniqueSku("OPEN"), uniqueSku("GONE")];
+    await createVariants(ctx.db, [open, gone]);
+    await receive(ctx.db, open, "main", 5);
+    const { release, holder } = await holdLevelLock(open);
+    try {
+      // Before, the open line's level was locked (and waited for) before the gone line was seen:
+      // the request answered 503 when its lock wait ran out.
+      const refused = await app.request("POST", "/v1/inventory/reservations", {
+        as: "staff",
+        body: {
+          items: [
+            { sku: open, quantity: 1 },
+            { sku: gone, quantity: 1 },
+          ],
+        },
+      });
+      expect(refused.status).toBe(409);
+      expect(refused.json.shortages).toEqual([{ sku: gone, requested: 1, available: 0 }]);
+    } finally {
+      release();
+      await holder;
+    }
+    expect(await level(ctx.db, open, "main")).toEqual({ on_hand: 5, reserved: 0, available: 5 });
   });
 
   it("a one-line request the online locations cannot meet answers what they have, and writes nothing", async () => {

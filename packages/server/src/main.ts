@@ -2,6 +2,7 @@ import { cacheRules, createApp } from "./app.ts";
 import { apiKeyWarnings } from "./domains/api-keys/alerts.ts";
 import { registerApiKeyMetrics } from "./domains/api-keys/metrics.ts";
 import { registerDatabaseMetrics } from "./domains/observability/database.ts";
+import { readAtMostEvery } from "./domains/system/service.ts";
 import { createWebhookSender } from "./domains/webhooks/sender.ts";
 import { createApiKeyVerifier } from "./http/api-keys.ts";
 import { createTokenVerifier } from "./http/auth.ts";
@@ -27,6 +28,9 @@ export interface ServiceOptions {
   /** Where log lines go instead of stdout (tests read them). */
   writeLog?: (line: string) => void;
 }
+
+/** How old /ready's warnings may be (they count keys by age in days and hours). */
+const WARNINGS_MAX_AGE_MS = 60_000;
 
 /** Builds every service from configuration, once. */
 export function createServices(config: Config, options: ServiceOptions = {}): Services {
@@ -72,7 +76,7 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
         }),
     }),
     optionalReadiness: { redis: () => shared.kv.ping() },
-    warnings: { api_keys: () => apiKeyWarnings(db, config.apiKeys) },
+    warnings: { api_keys: readAtMostEvery(WARNINGS_MAX_AGE_MS, () => apiKeyWarnings(db, config.apiKeys)) },
     readiness: {
       database: async () => {
         await db.query("select 1");

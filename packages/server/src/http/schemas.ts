@@ -10,3 +10,10 @@ export const SkuSchema = z
   .string()
   .regex(SKU_PATTERN, "1-64 letters, digits and . _ / -, starting with a letter or digit")
   .openapi({ example: "TEE-BLK-M" });
+
+/**
+ * A timestamp as every payload prints it (answers, outbox events, broadcasts, webhooks): ISO 8601
+ * UTC with milliseconds and `Z`, `2026-12-01T19:58:17.123Z` (SQL: `private.iso`; TypeScript:
+ * `Date#toISOString`). Requests may send any ISO 8601 offset (`z.iso.datetime({ offset: true })`).
+ */
+export const TimestampSchema = z.iso.datetime({ precision: 3 }).openapi({ example: "2026-12-01T19:58:17.123Z" });

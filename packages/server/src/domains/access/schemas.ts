@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { APP_ROLES } from "../../http/auth.ts";
+import { TimestampSchema } from "../../http/schemas.ts";
 
 export const AppRoleSchema = z.enum(APP_ROLES).openapi("AppRole");
 
@@ -14,8 +15,8 @@ export const UserRoleSchema = z
   .object({
     user_id: z.uuid(),
     app_role: AppRoleSchema,
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
   })
   .openapi("UserRole");
 

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 import type { EventType } from "../../platform/event-type.ts";
 
 // Rotation alerts (migration api_key_alerts, emitted by the api_keys.alerts job): once per key and
@@ -8,8 +9,8 @@ const key = {
   api_key_id: z.uuid(),
   name: z.string(),
   prefix: z.string(),
-  created_at: z.iso.datetime({ offset: true }),
-  last_used_at: z.iso.datetime({ offset: true }).nullable(),
+  created_at: TimestampSchema,
+  last_used_at: TimestampSchema.nullable(),
 };
 
 export const apiKeyEventTypes: EventType[] = [
@@ -31,7 +32,7 @@ export const apiKeyEventTypes: EventType[] = [
     description:
       "A rotated API key stops working within API_KEY_OVERLAP_WARNING_HOURS: whoever still sends it must switch to its successor.",
     data: z
-      .object({ ...key, rotated_to: z.uuid().nullable(), overlap_ends_at: z.iso.datetime({ offset: true }) })
+      .object({ ...key, rotated_to: z.uuid().nullable(), overlap_ends_at: TimestampSchema })
       .openapi("ApiKeyOverlapEndingEvent"),
   },
 ];

@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { APP_ROLES } from "../../http/auth.ts";
+import { TimestampSchema } from "../../http/schemas.ts";
 import { SCOPES } from "../../http/scopes.ts";
 
 const Scope = z.enum(SCOPES).openapi("ApiKeyScope");
 const AppRole = z.enum(APP_ROLES);
-const timestamp = z.iso.datetime();
 
 export const ApiKeySchema = z
   .object({
@@ -20,14 +20,14 @@ export const ApiKeySchema = z
       description: "overlap: rotated, still working until overlap_ends_at; rotated: the overlap is over",
     }),
     created_by: z.uuid().nullable(),
-    created_at: timestamp,
-    expires_at: timestamp.nullable(),
-    last_used_at: timestamp.nullable().openapi({ description: "Recorded at most once a minute" }),
+    created_at: TimestampSchema,
+    expires_at: TimestampSchema.nullable(),
+    last_used_at: TimestampSchema.nullable().openapi({ description: "Recorded at most once a minute" }),
     last_used_address: z.string().nullable(),
-    revoked_at: timestamp.nullable(),
+    revoked_at: TimestampSchema.nullable(),
     rotated_from: z.uuid().nullable(),
     rotated_to: z.uuid().nullable(),
-    overlap_ends_at: timestamp.nullable(),
+    overlap_ends_at: TimestampSchema.nullable(),
   })
   .openapi("ApiKey");
 
@@ -50,7 +50,7 @@ export const CreateApiKeyBodySchema = z
     environment: z.enum(["live", "test"]).default("live"),
     scopes: z.array(Scope).min(1).max(20),
     role_cap: AppRole,
-    expires_at: timestamp.optional(),
+    expires_at: z.iso.datetime().optional(),
   })
   .strict()
   .openapi("CreateApiKey");
@@ -64,7 +64,7 @@ export const RotateApiKeyBodySchema = z
       .max(30 * 86_400)
       .optional()
       .openapi({ description: "How long the old key keeps working (default API_KEY_ROTATION_OVERLAP_SECONDS)" }),
-    expires_at: timestamp.optional().openapi({ description: "When the successor expires (default never)" }),
+    expires_at: z.iso.datetime().optional().openapi({ description: "When the successor expires (default never)" }),
   })
   .strict()
   .openapi("RotateApiKey");

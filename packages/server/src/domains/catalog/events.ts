@@ -1,12 +1,11 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 import type { EventType } from "../../platform/event-type.ts";
 import { ProductStatusSchema } from "./schemas.ts";
 
 // The catalog's outbox topics, as migrations catalog_events_audit (statement-level triggers on
-// products and product_variants) and catalog_scheduled_publish write them. Timestamps are
-// `jsonb_build_object` of timestamptz: ISO 8601 with an offset and up to microseconds.
-
-const Timestamp = z.iso.datetime({ offset: true });
+// products and product_variants) and catalog_scheduled_publish write them, with
+// timestamps printed by private.iso (migration one_timestamp_format).
 
 const ProductEventSchema = z
   .object({
@@ -14,9 +13,11 @@ const ProductEventSchema = z
     handle: z.string(),
     status: ProductStatusSchema,
     version: z.number().int().min(1).openapi({ description: "The product's version after the change" }),
-    published_at: Timestamp.nullable().openapi({ description: "When it was last published; null unless published" }),
-    publish_at: Timestamp.nullable().openapi({ description: "A scheduled publish time, if any" }),
-    deleted_at: Timestamp.nullable().openapi({ description: "Set when soft-deleted" }),
+    published_at: TimestampSchema.nullable().openapi({
+      description: "When it was last published; null unless published",
+    }),
+    publish_at: TimestampSchema.nullable().openapi({ description: "A scheduled publish time, if any" }),
+    deleted_at: TimestampSchema.nullable().openapi({ description: "Set when soft-deleted" }),
   })
   .openapi("ProductEvent");
 
@@ -35,7 +36,7 @@ const VariantEventSchema = z
     version: z.number().int().min(1).openapi({ description: "The variant's version after the change" }),
     price_amount: z.number().int().min(0).openapi({ description: "Minor units of `currency`" }),
     currency: z.string().regex(/^[A-Z]{3}$/),
-    deleted_at: Timestamp.nullable().openapi({ description: "Set when soft-deleted" }),
+    deleted_at: TimestampSchema.nullable().openapi({ description: "Set when soft-deleted" }),
   })
   .openapi("VariantEvent");
 

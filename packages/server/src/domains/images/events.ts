@@ -1,12 +1,11 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 import type { EventType } from "../../platform/event-type.ts";
 import { IMAGE_FORMATS } from "./inspect.ts";
 
 // The images' outbox topics, as migration product_images_api writes them (private.emit_image_event:
 // the image as private.product_image_json prints it). Realtime subscribers of a product get them on
 // the product's channel like the product's own events (`product_id` names it).
-
-const Timestamp = z.iso.datetime({ offset: true });
 
 const ImageEventSchema = z
   .object({
@@ -28,8 +27,8 @@ const ImageEventSchema = z
       .regex(/^#[0-9a-f]{6}$/)
       .nullable(),
     version: z.number().int().min(1).openapi({ description: "The image's version after the change" }),
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
   })
   .strict()
   .openapi("ProductImageEvent");

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 import { IMAGE_FORMATS } from "./inspect.ts";
 
-const Timestamp = z.iso.datetime({ offset: true });
 const AltText = z.string().max(1000).openapi({ description: "Describes the image for screen readers and search" });
 const Version = z.number().int().min(1).optional().openapi({ description: "Expected version (or If-Match)" });
 
@@ -48,8 +48,8 @@ export const ImageSchema = z
     alt_text: z.string(),
     ...AssetFields,
     version: z.number().int(),
-    created_at: Timestamp,
-    updated_at: Timestamp,
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
     urls: UrlsSchema.nullable().openapi({ description: "Null while no image provider is configured" }),
   })
   .openapi("ProductImage");
@@ -64,7 +64,7 @@ export const ImageVersionSchema = z
     image_id: z.uuid(),
     ...AssetFields,
     current: z.boolean(),
-    created_at: Timestamp,
+    created_at: TimestampSchema,
     urls: UrlsSchema.nullable(),
   })
   .openapi("ProductImageVersion");
@@ -102,7 +102,9 @@ export const SignatureSchema = z
     public_id: z.string(),
     allowed_formats: z.array(z.enum(IMAGE_FORMATS)),
     max_bytes: z.number().int().openapi({ description: "Larger files are refused at confirmation (and deleted)" }),
-    expires_at: Timestamp.openapi({ description: "Confirm before this; an unconfirmed upload is deleted after it" }),
+    expires_at: TimestampSchema.openapi({
+      description: "Confirm before this; an unconfirmed upload is deleted after it",
+    }),
   })
   .openapi("ImageSignature");
 

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 import type { EventType } from "../../platform/event-type.ts";
 
 // Inventory's outbox topics, as migrations stock_levels and reorder_on_policy_change
@@ -59,13 +60,13 @@ const ReservationExpiredEventSchema = z
   .object({
     id: z.uuid(),
     status: z.literal("expired"),
-    expires_at: z.iso.datetime(),
+    expires_at: TimestampSchema,
     reference: z.object({ type: ReferenceType, id: z.string() }).nullable(),
     items: z
       .array(z.object({ sku: z.string(), location_code: z.string(), quantity: z.number().int().min(1) }))
       .openapi({ description: "What it held; the units are available again" }),
-    created_at: z.iso.datetime(),
-    closed_at: z.iso.datetime(),
+    created_at: TimestampSchema,
+    closed_at: TimestampSchema,
   })
   .openapi("ReservationExpiredEvent");
 

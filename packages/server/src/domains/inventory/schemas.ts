@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PageQuerySchema } from "../../http/pagination.ts";
-import { SkuSchema } from "../../http/schemas.ts";
+import { SkuSchema, TimestampSchema } from "../../http/schemas.ts";
 
 const Sku = SkuSchema;
 
@@ -31,8 +31,8 @@ export const LocationSchema = z
     priority: z.number().int(),
     fulfils_online: z.boolean(),
     version: z.number().int().openapi({ description: "Bumped by every change; send it back as If-Match or `version`" }),
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
   })
   .openapi("Location");
 
@@ -124,7 +124,7 @@ export const MovementSchema = z
     reservation_id: z.uuid().nullable(),
     idempotency_key: z.string().nullable(),
     actor_id: z.uuid().nullable(),
-    created_at: z.iso.datetime(),
+    created_at: TimestampSchema,
   })
   .openapi("StockMovement");
 
@@ -268,11 +268,11 @@ export const ReservationSchema = z
   .object({
     id: z.uuid(),
     status: z.enum(["active", "committed", "released", "expired"]),
-    expires_at: z.iso.datetime().nullable().openapi({ description: "null: held for a paid order until it ships" }),
+    expires_at: TimestampSchema.nullable().openapi({ description: "null: held for a paid order until it ships" }),
     reference: ReferenceSchema.nullable(),
     items: z.array(z.object({ sku: z.string(), location_code: z.string(), quantity: z.number().int() })),
-    created_at: z.iso.datetime(),
-    closed_at: z.iso.datetime().nullable(),
+    created_at: TimestampSchema,
+    closed_at: TimestampSchema.nullable(),
   })
   .openapi("Reservation");
 
@@ -301,8 +301,8 @@ export const ReorderSuggestionSchema = z
     suggested_quantity: z.number().int(),
     available_at_crossing: z.number().int(),
     available: z.number().int(),
-    created_at: z.iso.datetime(),
-    resolved_at: z.iso.datetime().nullable(),
+    created_at: TimestampSchema,
+    resolved_at: TimestampSchema.nullable(),
   })
   .openapi("ReorderSuggestion");
 

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 import type { EventType } from "../../platform/event-type.ts";
 import { OrderStatus } from "./schemas.ts";
 
@@ -12,7 +13,7 @@ const OrderCreatedEventSchema = z
     status: z.literal("pending"),
     currency: z.string().regex(/^[A-Z]{3}$/),
     subtotal_amount: z.number().int().min(0),
-    payment_due_at: z.iso.datetime(),
+    payment_due_at: TimestampSchema,
     lines: z.array(z.object({ sku: z.string(), quantity: z.number().int().min(1) })).min(1),
   })
   .openapi("OrderCreatedEvent");

@@ -1,10 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { PageQuerySchema } from "../../http/pagination.ts";
-import { SkuSchema } from "../../http/schemas.ts";
+import { SkuSchema, TimestampSchema } from "../../http/schemas.ts";
 
 export const OrderStatus = z.enum(["pending", "paid", "shipped", "delivered", "cancelled", "returned"]);
 const TargetStatus = z.enum(["paid", "shipped", "delivered", "cancelled", "returned"]);
-const Timestamp = z.iso.datetime();
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -48,19 +47,19 @@ export const OrderSchema = z
     note: z.string().nullable(),
     lines: z.array(OrderLineSchema),
     reservation_id: z.uuid(),
-    payment_due_at: Timestamp.openapi({ description: "A pending order not paid by then is cancelled" }),
+    payment_due_at: TimestampSchema.openapi({ description: "A pending order not paid by then is cancelled" }),
     payment_reference: z.string().nullable(),
     tracking_number: z.string().nullable(),
     carrier: z.string().nullable(),
     cancel_reason: z.string().nullable(),
     version: z.number().int().openapi({ description: "Bumped by every transition; send it back as If-Match" }),
-    created_at: Timestamp,
-    updated_at: Timestamp,
-    paid_at: Timestamp.nullable(),
-    shipped_at: Timestamp.nullable(),
-    delivered_at: Timestamp.nullable(),
-    cancelled_at: Timestamp.nullable(),
-    returned_at: Timestamp.nullable(),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
+    paid_at: TimestampSchema.nullable(),
+    shipped_at: TimestampSchema.nullable(),
+    delivered_at: TimestampSchema.nullable(),
+    cancelled_at: TimestampSchema.nullable(),
+    returned_at: TimestampSchema.nullable(),
     history: z.array(
       z.object({
         from: OrderStatus.nullable(),
@@ -68,7 +67,7 @@ export const OrderSchema = z
         reason: z.string().nullable(),
         source: z.string().openapi({ description: "api, webhook:<source> or reservation" }),
         actor_id: z.uuid().nullable(),
-        at: Timestamp,
+        at: TimestampSchema,
       }),
     ),
   })

@@ -14,7 +14,10 @@ const getHealthRoute = open({
   summary: "Liveness: the process answers (no dependency is touched)",
   responses: { 200: jsonResponse("Alive", HealthSchema) },
 });
-systemRoutes.openapi(getHealthRoute, (c) => c.json({ status: "ok" as const }, 200));
+systemRoutes.openapi(getHealthRoute, (c) => {
+  c.header("cache-control", "no-store");
+  return c.json({ status: "ok" as const }, 200);
+});
 
 const getReadyRoute = open({
   operationId: "getReady",

@@ -33,6 +33,27 @@ export async function checkReadiness(
   return { status, checks: Object.fromEntries(entries), warnings: (await warnings).flat() };
 }
 
+/**
+ * A warning source read at most once per `ms`: probes ask for /ready every few seconds on every
+ * instance, and what the warnings count changes over hours and days, so a probe costs one
+ * `select 1` and not the warnings' queries too. Callers meanwhile share the last answer (or the
+ * read in flight); a failed read is not kept.
+ */
+export function readAtMostEvery(ms: number, source: () => Promise<string[]>): () => Promise<string[]> {
+  let last: { at: number; answer: Promise<string[]> } | undefined;
+  return () => {
+    const now = performance.now();
+    if (last && now - last.at < ms) return last.answer;
+    const answer = source();
+    const read = { at: now, answer };
+    last = read;
+    answer.catch(() => {
+      if (last === read) last = undefined;
+    });
+    return answer;
+  };
+}
+
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 100) / 100;
 }

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 import type { EventType } from "../../platform/event-type.ts";
 
 // The webhooks domain's own outbox topics (migration webhooks and POST /webhooks/endpoints/{id}/test).
@@ -11,7 +12,7 @@ export const webhookEventTypes: EventType[] = [
       .object({
         endpoint_id: z.uuid(),
         url: z.string(),
-        failing_since: z.iso.datetime({ offset: true }),
+        failing_since: TimestampSchema,
         reason: z.string(),
       })
       .openapi("WebhookEndpointDisabledEvent"),

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { TimestampSchema } from "../../http/schemas.ts";
 
 const TOPIC_PATTERN = /^(\*|[a-z][a-z_]*(\.[a-z][a-z_]*)*(\.\*)?)$/;
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
@@ -39,10 +40,10 @@ export const EndpointSchema = z
     enabled: z.boolean(),
     headers: z.record(z.string(), z.string()),
     rate_limit_per_second: z.number().int().nullable(),
-    failing_since: z.iso.datetime().nullable(),
+    failing_since: TimestampSchema.nullable(),
     disabled_reason: z.string().nullable(),
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
   })
   .openapi("WebhookEndpoint");
 
@@ -83,7 +84,7 @@ export const RotateSecretBodySchema = z
 export const RotatedSecretSchema = z
   .object({
     secret: SecretSchema,
-    previous_secrets_expire_at: z.iso.datetime(),
+    previous_secrets_expire_at: TimestampSchema,
   })
   .openapi("RotatedWebhookSecret");
 
@@ -104,19 +105,19 @@ export const DeliverySchema = z
     topic: z.string(),
     status: z.enum(DELIVERY_STATUSES),
     attempts: z.number().int(),
-    next_attempt_at: z.iso.datetime().nullable(),
-    last_attempt_at: z.iso.datetime().nullable(),
+    next_attempt_at: TimestampSchema.nullable(),
+    last_attempt_at: TimestampSchema.nullable(),
     last_status_code: z.number().int().nullable(),
     last_error: z.string().nullable(),
-    delivered_at: z.iso.datetime().nullable(),
-    created_at: z.iso.datetime(),
+    delivered_at: TimestampSchema.nullable(),
+    created_at: TimestampSchema,
   })
   .openapi("WebhookDelivery");
 
 export const AttemptSchema = z
   .object({
     attempt: z.number().int(),
-    started_at: z.iso.datetime(),
+    started_at: TimestampSchema,
     status_code: z.number().int().nullable(),
     latency_ms: z.number().int(),
     response_body: z.string().nullable(),

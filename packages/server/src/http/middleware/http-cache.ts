@@ -4,7 +4,8 @@ import type { AppEnv } from "../env.ts";
 // HTTP caching for every JSON GET: a strong ETag (SHA-256 of the body unless the route set one),
 // If-None-Match answered 304, and Vary on the headers that change who is asking. A route that sets
 // no Cache-Control gets `private, no-cache`: no shared cache keeps it and no cache serves it
-// unrevalidated (stock and orders are answered this way: never from a stale copy).
+// unrevalidated (stock and orders are answered this way: never from a stale copy). A route that says
+// `no-store` (the probes) is kept by no cache, so nothing could ever revalidate it: no ETag is made.
 
 const VARY = ["Authorization", "X-Api-Key"];
 const KEPT_ON_304 = ["cache-control", "content-location", "date", "etag", "expires", "vary", "x-request-id"];
@@ -13,6 +14,7 @@ export const httpCaching = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   if ((c.req.method !== "GET" && c.req.method !== "HEAD") || c.res.status !== 200) return;
   if (!(c.res.headers.get("content-type") ?? "").startsWith("application/json")) return;
+  if (/\bno-store\b/i.test(c.res.headers.get("cache-control") ?? "")) return;
   let tag = c.res.headers.get("etag");
   if (!tag) {
     tag = `"${await digest(await c.res.clone().arrayBuffer())}"`;

@@ -45,16 +45,50 @@ export function parseImport(text: string, format: "csv" | "jsonl"): ParsedImport
   const raw = format === "csv" ? csvItems(text) : jsonlItems(text);
   const items: ImportItem[] = [];
   const errors: LineError[] = [...raw.errors];
+  const once = new FirstLines();
   for (const item of raw.items) {
     const parsed = ProductInputSchema.safeParse(item.data);
-    if (parsed.success) items.push({ line: item.line, data: parsed.data });
-    else {
+    if (parsed.success) {
+      const repeated = once.repeated(item.line, parsed.data);
+      if (repeated) errors.push(repeated);
+      else items.push({ line: item.line, data: parsed.data });
+    } else {
       const issue = parsed.error.issues[0];
       const field = issue?.path.map(String).join(".") ?? "";
       errors.push({ line: item.line, field, message: `${field ? `${field}: ` : ""}${issue?.message ?? "invalid"}` });
     }
   }
   return { items, errors: errors.sort((a, b) => a.line - b.line), total: raw.items.length + raw.errors.length };
+}
+
+/**
+ * A handle or SKU names one product or variant per file: an import updates what it names, so a
+ * second line naming it again would be a second, conflicting update. Keeps the line each was first on.
+ */
+class FirstLines {
+  private readonly handles = new Map<string, number>();
+  private readonly skus = new Map<string, number>();
+
+  repeated(line: number, product: { handle?: string; variants?: { sku: string }[] }): LineError | undefined {
+    const handle = product.handle;
+    const earlier = handle === undefined ? undefined : this.handles.get(handle);
+    if (earlier !== undefined)
+      return { line, field: "handle", message: `handle: ${handle} is already on line ${earlier}` };
+    const skus = (product.variants ?? []).map((variant) => variant.sku.toLowerCase());
+    for (const [index, sku] of skus.entries()) {
+      const first = this.skus.get(sku) ?? (skus.indexOf(sku) < index ? line : undefined);
+      if (first !== undefined) {
+        return {
+          line,
+          field: `variants.${index}.sku`,
+          message: `variants.${index}.sku: ${sku} is already on line ${first}`,
+        };
+      }
+    }
+    if (handle !== undefined) this.handles.set(handle, line);
+    for (const sku of skus) this.skus.set(sku, line);
+    return undefined;
+  }
 }
 
 function jsonlItems(text: string): { items: ImportItem[]; errors: LineError[] } {

@@ -31,12 +31,15 @@ const importProductsRoute = secured(
     operationId: "importProducts",
     method: "post",
     path: "/products/import",
-    summary: "Import up to 100,000 products from CSV or JSON Lines as a job",
+    summary: "Import (create or update) up to 100,000 products from CSV or JSON Lines as a job",
     description:
       "CSV: a header naming columns among handle, title, description, status, publish_at, brand, category, " +
       "attributes, sku, variant_title, options, price_amount, currency, compare_at_amount, barcode, weight_grams; " +
       "consecutive lines with the same handle are one product's variants. JSON Lines: one product object per line " +
-      "(as for POST /products). Answers 202 with the job; follow it at GET /jobs/{id}; failed lines carry their line number.",
+      "(as for POST /products). A line whose handle names a stored product updates it: the fields it gives overwrite, " +
+      "its variants are matched by SKU (updated, or added when new); a handle or SKU may appear once per file. " +
+      "Each line applies whole or not at all. Answers 202 with the job; follow it at GET /jobs/{id}; failed lines " +
+      "carry their line number and field.",
     request: {
       query: ImportQuerySchema,
       headers: IdempotencyKeyHeaderSchema,

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { createRouter, jsonResponse } from "../../../http/openapi.ts";
 import { routesFor } from "../../../http/route.ts";
+import { TimestampSchema } from "../../../http/schemas.ts";
 import type { EventType } from "../../../platform/event-type.ts";
 import { EventTypeSchema } from "../schemas.ts";
 
@@ -11,7 +12,7 @@ export function webhookEnvelope(eventType: EventType) {
   return z.object({
     type: z.literal(eventType.topic),
     id: z.string().openapi({ description: "The event id, also sent as the `webhook-id` header", example: "evt_42" }),
-    timestamp: z.iso.datetime().openapi({ description: "When the event happened (ISO 8601 UTC)" }),
+    timestamp: TimestampSchema.openapi({ description: "When the event happened (ISO 8601 UTC)" }),
     data: eventType.data,
   });
 }
