@@ -174,6 +174,12 @@ export default async function perf(args: string[]): Promise<void> {
           await interleave(() => db.asUser(claims, (tx) => tx.query("select 1")), selectOne, BUDGET),
           0.8,
         ),
+        throughputLine(
+          "Db.queryAsUser(select 1) c=16",
+          "pool.query('select 1')",
+          await interleave(() => db.queryAsUser(claims, "select 1"), selectOne, BUDGET),
+          0.8,
+        ),
       );
     }
 

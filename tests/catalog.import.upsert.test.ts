@@ -210,7 +210,10 @@ describe(`product import upserts by handle and SKU on ${engine}`, () => {
     const file = (tag: string) => jsonl(...(tag === "a" ? lines(tag) : lines(tag).reverse()));
     // Both jobs staged first, then processed at the same moment (the route would start each at once).
     const [a, b] = await Promise.all(
-      ["a", "b"].map(async (tag) => (await startImport(ctx.db, staff, file(tag), "jsonl")).result.id),
+      ["a", "b"].map(
+        async (tag) =>
+          (await startImport(ctx.db, staff, new Blob([file(tag)]).stream(), "jsonl", { maxBytes: 2 ** 26 })).result.id,
+      ),
     );
     await Promise.all([processImport(ctx.db, staff, a as string, 100), processImport(ctx.db, staff, b as string, 100)]);
     for (const id of [a, b]) {

@@ -5,6 +5,6 @@ import type { Db, DbClaims } from "./types.ts";
  * the `result` column of its first row: the shape of a service that calls one SQL function.
  */
 export async function callAsUser<T>(db: Db, claims: DbClaims, sql: string, params: unknown[]): Promise<T> {
-  const { rows } = await db.asUser(claims, (tx) => tx.query<{ result: T }>(sql, params));
+  const { rows } = await db.queryAsUser<{ result: T }>(claims, sql, params);
   return rows[0]?.result as T;
 }

@@ -39,6 +39,8 @@ export function createPgliteDb(pglite: PGlite): Db {
     exec: (script) => tracked(() => direct.exec(script)),
     transaction: (work) => tracked(() => transaction(work)),
     asUser: (claims, work) => tracked(() => transaction(work, claims)),
+    queryAsUser: <T extends Row>(claims: DbClaims, sql: string, params?: readonly unknown[]) =>
+      tracked(() => transaction((tx) => tx.query<T>(sql, params), claims)),
     close: () => pglite.close(),
     poolStats: () => ({ total: 1, idle: pending === 0 ? 1 : 0, waiting: Math.max(0, pending - 1) }),
   };

@@ -28,6 +28,8 @@ export interface Db extends Queryable {
   readonly engine: "postgres" | "pglite";
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   asUser<T>(claims: DbClaims, work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** One statement run as the caller, in its own transaction: `asUser` for a single statement, in one round trip. */
+  queryAsUser<T extends Row = Row>(claims: DbClaims, sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
   close(): Promise<void>;
   /** Connections of a pool (absent for a single connection such as PGlite's). */
   poolStats?(): PoolStats;

@@ -1,5 +1,5 @@
 import { ProductInputSchema } from "../schemas.ts";
-import { type CsvRecord, csvField, parseCsv } from "./csv.ts";
+import { CsvReader, type CsvRecord, csvField } from "./csv.ts";
 
 /** The CSV columns of import and export: one line per variant; lines sharing a handle are one product. */
 export const CSV_COLUMNS = [
@@ -34,31 +34,120 @@ export interface LineError {
 
 export const MAX_IMPORT_ROWS = 100_000;
 
-/** Parsed, validated items (one per product) and the lines that could not become one. */
+/** What a piece of an import file completed: validated items (one per product) and refused lines. */
 export interface ParsedImport {
   items: ImportItem[];
   errors: LineError[];
-  total: number;
 }
 
-export function parseImport(text: string, format: "csv" | "jsonl"): ParsedImport {
-  const raw = format === "csv" ? csvItems(text) : jsonlItems(text);
-  const items: ImportItem[] = [];
-  const errors: LineError[] = [...raw.errors];
-  const once = new FirstLines();
-  for (const item of raw.items) {
-    const parsed = ProductInputSchema.safeParse(item.data);
-    if (parsed.success) {
-      const repeated = once.repeated(item.line, parsed.data);
-      if (repeated) errors.push(repeated);
-      else items.push({ line: item.line, data: parsed.data });
+/**
+ * Reads an import file piece by piece, so a large file is never held whole: `push` takes the next
+ * piece of text and gives the products and line errors it completed, `end` the rest. `total` counts
+ * the products and refused lines so far. CSV: a header, then a line per variant; consecutive lines
+ * with one handle are one product. JSON Lines: a product object per line.
+ */
+export class ImportReader {
+  total = 0;
+  private readonly once = new FirstLines();
+  private readonly csv = new CsvReader();
+  /** CSV: the header's column names once read; null when the header was refused. */
+  private columns: string[] | null | undefined;
+  /** CSV: the product still gathering variant lines. */
+  private current: ImportItem | undefined;
+  /** JSON Lines: the unfinished last line and the number of the lines before it. */
+  private rest = "";
+  private lines = 0;
+
+  constructor(private readonly format: "csv" | "jsonl") {}
+
+  push(text: string): ParsedImport {
+    const out: ParsedImport = { items: [], errors: [] };
+    if (this.format === "jsonl") {
+      const lines = (this.rest + text).split("\n");
+      this.rest = lines.pop() ?? "";
+      for (const line of lines) this.jsonLine(line, out);
     } else {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.map(String).join(".") ?? "";
-      errors.push({ line: item.line, field, message: `${field ? `${field}: ` : ""}${issue?.message ?? "invalid"}` });
+      for (const record of this.csv.push(text)) this.csvRecord(record, out);
+    }
+    return out;
+  }
+
+  end(): ParsedImport {
+    const out: ParsedImport = { items: [], errors: [] };
+    if (this.format === "jsonl") {
+      if (this.rest !== "") this.jsonLine(this.rest, out);
+      this.rest = "";
+    } else {
+      for (const record of this.csv.end()) this.csvRecord(record, out);
+      if (this.current) this.complete(this.current, out);
+      this.current = undefined;
+    }
+    return out;
+  }
+
+  private jsonLine(text: string, out: ParsedImport) {
+    const line = ++this.lines;
+    const content = text.endsWith("\r") ? text.slice(0, -1) : text;
+    if (content.trim() === "") return;
+    let data: unknown;
+    try {
+      data = JSON.parse(content);
+    } catch {
+      data = undefined;
+    }
+    if (typeof data !== "object" || data === null || Array.isArray(data)) {
+      this.refuse({ line, message: "not a JSON object" }, out);
+    } else this.complete({ line, data: data as Record<string, unknown> }, out);
+  }
+
+  private csvRecord(record: CsvRecord, out: ParsedImport) {
+    if (this.columns === undefined) {
+      const names = record.fields.map((name) => name.trim().toLowerCase());
+      const unknown = names.filter((name) => !(CSV_COLUMNS as readonly string[]).includes(name));
+      if (unknown.length > 0 || !names.includes("title")) {
+        this.columns = null;
+        const message = unknown.length ? `unknown columns: ${unknown.join(", ")}` : "the header needs a title column";
+        this.refuse({ line: record.line, message }, out);
+      } else this.columns = names;
+      return;
+    }
+    if (this.columns === null) return;
+    const row = Object.fromEntries(CSV_COLUMNS.map((column) => [column, ""])) as Record<Column, string>;
+    this.columns.forEach((name, i) => {
+      row[name as Column] = record.fields[i]?.trim() ?? "";
+    });
+    try {
+      const variant = row.sku ? csvVariant(row) : undefined;
+      // A line with the handle of the product above adds a variant to it.
+      if (this.current && row.handle && row.handle === this.current.data.handle) {
+        if (variant) (this.current.data.variants as unknown[]).push(variant);
+        return;
+      }
+      if (this.current) this.complete(this.current, out);
+      this.current = { line: record.line, data: csvProduct(row, variant) };
+    } catch (error) {
+      this.refuse({ line: record.line, message: error instanceof Error ? error.message : "invalid line" }, out);
     }
   }
-  return { items, errors: errors.sort((a, b) => a.line - b.line), total: raw.items.length + raw.errors.length };
+
+  private refuse(error: LineError, out: ParsedImport) {
+    this.total++;
+    out.errors.push(error);
+  }
+
+  private complete(item: ImportItem, out: ParsedImport) {
+    const parsed = ProductInputSchema.safeParse(item.data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue?.path.map(String).join(".") ?? "";
+      const message = `${field ? `${field}: ` : ""}${issue?.message ?? "invalid"}`;
+      return this.refuse({ line: item.line, field, message }, out);
+    }
+    const repeated = this.once.repeated(item.line, parsed.data);
+    if (repeated) return this.refuse(repeated, out);
+    this.total++;
+    out.items.push({ line: item.line, data: parsed.data });
+  }
 }
 
 /**
@@ -89,64 +178,6 @@ class FirstLines {
     for (const sku of skus) this.skus.set(sku, line);
     return undefined;
   }
-}
-
-function jsonlItems(text: string): { items: ImportItem[]; errors: LineError[] } {
-  const items: ImportItem[] = [];
-  const errors: LineError[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((content, index) => {
-    if (content.trim() === "") return;
-    try {
-      const data: unknown = JSON.parse(content);
-      if (typeof data !== "object" || data === null || Array.isArray(data)) throw new Error("not an object");
-      items.push({ line: index + 1, data: data as Record<string, unknown> });
-    } catch {
-      errors.push({ line: index + 1, message: "not a JSON object" });
-    }
-  });
-  return { items, errors };
-}
-
-function csvItems(text: string): { items: ImportItem[]; errors: LineError[] } {
-  const records = parseCsv(text);
-  const header = records.shift();
-  if (!header) return { items: [], errors: [] };
-  const names = header.fields.map((name) => name.trim().toLowerCase());
-  const unknown = names.filter((name) => !(CSV_COLUMNS as readonly string[]).includes(name));
-  if (unknown.length > 0 || !names.includes("title")) {
-    return {
-      items: [],
-      errors: [
-        {
-          line: header.line,
-          message: unknown.length ? `unknown columns: ${unknown.join(", ")}` : "the header needs a title column",
-        },
-      ],
-    };
-  }
-  const items: ImportItem[] = [];
-  const errors: LineError[] = [];
-  let current: ImportItem | undefined;
-  for (const record of records) {
-    const row = Object.fromEntries(CSV_COLUMNS.map((column) => [column, ""])) as Record<Column, string>;
-    names.forEach((name, i) => {
-      row[name as Column] = record.fields[i]?.trim() ?? "";
-    });
-    try {
-      const variant = row.sku ? csvVariant(row) : undefined;
-      // A line with the handle of the product above adds a variant to it.
-      if (current && row.handle && row.handle === current.data.handle) {
-        if (variant) (current.data.variants as unknown[]).push(variant);
-        continue;
-      }
-      current = { line: record.line, data: csvProduct(row, variant) };
-      items.push(current);
-    } catch (error) {
-      errors.push({ line: record.line, message: error instanceof Error ? error.message : "invalid line" });
-    }
-  }
-  return { items, errors };
 }
 
 const text = (value: string) => (value === "" ? undefined : value);

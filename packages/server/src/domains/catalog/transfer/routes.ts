@@ -66,17 +66,13 @@ transferRoutes.openapi(importProductsRoute, async (c) => {
   const format = importFormat(c.req.header("content-type"), c.req.valid("query").format);
   const length = Number(c.req.header("content-length") ?? 0);
   if (length > MAX_IMPORT_BYTES) throw new Problem("payload-too-large", "an import body is at most 64 MiB");
-  const text = await c.req.text();
-  if (text.length > MAX_IMPORT_BYTES) throw new Problem("payload-too-large", "an import body is at most 64 MiB");
   const { db, logger } = c.var.services;
   const claims = c.var.caller.claims;
-  const { result: job, replayed } = await startImport(
-    db,
-    claims,
-    text,
-    format,
-    c.req.valid("header")["idempotency-key"],
-  );
+  const body = c.req.raw.body ?? new Blob([]).stream();
+  const { result: job, replayed } = await startImport(db, claims, body, format, {
+    idempotencyKey: c.req.valid("header")["idempotency-key"],
+    maxBytes: MAX_IMPORT_BYTES,
+  });
   // A repeat answers the job as first answered (the API convention: a repeat returns the first
   // response), not its progress since: this 202 is a receipt, and its Location is where the job's
   // current state lives, so a client that retried loses nothing and every answer to one key is the

@@ -1,59 +1,121 @@
 import { Problem } from "../../../http/problems.ts";
-import { idempotentAsUser, sha256 } from "../../../platform/db/idempotency.ts";
+import { idempotentAsUser } from "../../../platform/db/idempotency.ts";
 import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Job } from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";
-import { MAX_IMPORT_ROWS, parseImport } from "./format.ts";
+import { BodyFingerprint } from "./fingerprint.ts";
+import { type ImportItem, ImportReader, type LineError, MAX_IMPORT_ROWS, type ParsedImport } from "./format.ts";
 
 const STAGE_BATCH = 5_000;
 export const IMPORT_CHUNK = 1_000;
+const MAX_EARLY_ERRORS = 1_000;
 
 /**
- * Starts an import: parses and validates every line, then creates the job and stages the good
- * rows in one transaction as the caller. Processing happens in chunks afterwards (processImport).
- *
- * With an Idempotency-Key the key is claimed in that same transaction, and the answer recorded is the
- * job as read in it (queued, or completed when no line was valid): what the first request answers.
- * A repeat (same caller, key, format and body; the body is fingerprinted by its SHA-256) gets that
- * answer back with `replayed` and creates no second job. Parsing happens before the transaction so a
- * large body does not keep it (and the key's row lock) open; a repeat therefore parses again, which
- * writes nothing.
+ * Starts an import from a streamed body: reads, parses and validates it piece by piece and stages
+ * the good rows in batches of STAGE_BATCH (each batch a short transaction as the caller) into a job
+ * that no worker takes yet, so the file is never held whole. Then, in one transaction, the
+ * Idempotency-Key is claimed and the job queued; the answer recorded is the job as read there (queued,
+ * or completed when no line was valid). A repeat (same caller, key, format and body, the body
+ * fingerprinted while it streams) gets that answer back with `replayed`, and what it staged is
+ * discarded, as is everything staged by a request that fails.
  */
 export async function startImport(
   db: Db,
   claims: DbClaims,
-  text: string,
+  body: ReadableStream<Uint8Array>,
   format: "csv" | "jsonl",
-  idempotencyKey?: string,
+  options: { idempotencyKey?: string; maxBytes: number },
 ): Promise<{ result: Job; replayed: boolean }> {
-  const parsed = parseImport(text, format);
-  if (parsed.total > MAX_IMPORT_ROWS) {
-    throw new Problem("payload-too-large", `an import takes at most ${MAX_IMPORT_ROWS} rows, got ${parsed.total}`);
-  }
-  if (parsed.total === 0) {
-    throw new Problem("validation-failed", "the import has no rows", {
-      errors: [{ field: "body", message: "no rows" }],
-    });
-  }
-  const request = idempotencyKey ? { format, body_sha256: await sha256(text) } : null;
-  return idempotentAsUser(db, claims, idempotencyKey, "importProducts", request, async (tx) => {
-    const { rows } = await tx.query<{ id: string }>("select private.job_start('catalog.import', $1, $2::jsonb) as id", [
-      parsed.total,
-      JSON.stringify(parsed.errors),
-    ]);
-    const id = rows[0]?.id;
-    if (!id) throw new Error("job_start returned no id");
-    for (let at = 0; at < parsed.items.length; at += STAGE_BATCH) {
-      await tx.query("select private.import_stage($1, $2::jsonb)", [
-        id,
-        JSON.stringify(parsed.items.slice(at, at + STAGE_BATCH)),
-      ]);
+  const { rows } = await db.asUser(claims, (tx) => tx.query<{ id: string }>("select private.import_open() as id"));
+  const id = rows[0]?.id;
+  if (!id) throw new Error("import_open returned no id");
+  const discard = () => db.asUser(claims, (tx) => tx.query("select private.import_discard($1)", [id]));
+  try {
+    const staged = await stageBody(db, claims, id, body, format, options.maxBytes);
+    if (staged.total === 0) {
+      throw new Problem("validation-failed", "the import has no rows", {
+        errors: [{ field: "body", message: "no rows" }],
+      });
     }
-    const { rows: status } = await tx.query<{ result: Job | null }>("select private.job_status($1) as result", [id]);
-    const job = status[0]?.result;
-    if (!job) throw new Error("job_status returned nothing for a job just started");
-    return normalizeJson(job);
-  });
+    const request = options.idempotencyKey ? { format, body_sha256: staged.fingerprint } : null;
+    const outcome = await idempotentAsUser(
+      db,
+      claims,
+      options.idempotencyKey,
+      "importProducts",
+      request,
+      async (tx) => {
+        await tx.query("select private.import_close($1, $2, $3, $4::jsonb)", [
+          id,
+          staged.total,
+          staged.failed,
+          JSON.stringify(staged.errors),
+        ]);
+        const { rows: status } = await tx.query<{ result: Job | null }>("select private.job_status($1) as result", [
+          id,
+        ]);
+        const job = status[0]?.result;
+        if (!job) throw new Error("job_status returned nothing for a job just closed");
+        return normalizeJson(job);
+      },
+    );
+    if (outcome.replayed) await discard();
+    return outcome;
+  } catch (error) {
+    await discard().catch(() => {});
+    throw error;
+  }
+}
+
+/** Reads the body into the job's staging rows; the products and refused lines, the first refusals, the fingerprint. */
+async function stageBody(
+  db: Db,
+  claims: DbClaims,
+  id: string,
+  body: ReadableStream<Uint8Array>,
+  format: "csv" | "jsonl",
+  maxBytes: number,
+): Promise<{ total: number; failed: number; errors: LineError[]; fingerprint: string }> {
+  const reader = new ImportReader(format);
+  const fingerprint = new BodyFingerprint();
+  const decoder = new TextDecoder();
+  const errors: LineError[] = [];
+  let failed = 0;
+  let batch: ImportItem[] = [];
+  let bytes = 0;
+  const stage = async () => {
+    const rows = batch;
+    batch = [];
+    if (rows.length > 0) {
+      await db.asUser(claims, (tx) =>
+        tx.query("select private.import_stage($1, $2::jsonb)", [id, JSON.stringify(rows)]),
+      );
+    }
+  };
+  const take = async ({ items, errors: refused }: ParsedImport) => {
+    if (reader.total > MAX_IMPORT_ROWS) {
+      throw new Problem("payload-too-large", `an import takes at most ${MAX_IMPORT_ROWS} rows`);
+    }
+    failed += refused.length;
+    errors.push(...refused.slice(0, MAX_EARLY_ERRORS - errors.length));
+    batch.push(...items);
+    if (batch.length >= STAGE_BATCH) await stage();
+  };
+  const source = body.getReader();
+  try {
+    for (let next = await source.read(); !next.done; next = await source.read()) {
+      bytes += next.value.byteLength;
+      if (bytes > maxBytes) throw new Problem("payload-too-large", `an import body is at most ${maxBytes} bytes`);
+      await fingerprint.add(next.value);
+      await take(reader.push(decoder.decode(next.value, { stream: true })));
+    }
+  } finally {
+    await source.cancel().catch(() => {});
+  }
+  await take(reader.push(decoder.decode()));
+  await take(reader.end());
+  await stage();
+  return { total: reader.total, failed, errors, fingerprint: await fingerprint.digest() };
 }
 
 /** Processes an import's staged rows chunk by chunk (each chunk one transaction as the job's user). */
@@ -69,12 +131,13 @@ export async function processImport(db: Db, claims: DbClaims, jobId: string, chu
   }
 }
 
-/** The scheduled worker: finishes every import with rows left (for example after a restart). */
-export async function processPendingImports(db: Db): Promise<{ jobs: number; rows: number }> {
+/** The scheduled worker: finishes every import with rows left (for example after a restart), drops abandoned staging. */
+export async function processPendingImports(db: Db): Promise<{ jobs: number; rows: number; abandoned: number }> {
   const { rows } = await db.query<{ id: string; claims: DbClaims }>("select id, claims from private.import_pending()");
   let total = 0;
   for (const job of rows) total += await processImport(db, job.claims, job.id);
-  return { jobs: rows.length, rows: total };
+  const { rows: dropped } = await db.query<{ n: number }>("select private.import_discard_abandoned() as n");
+  return { jobs: rows.length, rows: total, abandoned: dropped[0]?.n ?? 0 };
 }
 
 export async function getJob(db: Db, claims: DbClaims, id: string): Promise<Job> {
