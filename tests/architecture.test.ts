@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { asCasts, isRouteFile } from "./helpers/casts.ts";
 import { importCycles, importGraph, layerViolations } from "./helpers/imports.ts";
+import { routeNames } from "./helpers/route-names.ts";
 
 // Dependencies run one way: composition root (app.ts, main.ts, jobs/) → domains/* → http/ → platform/.
 // What must know every domain (event types, inbound handlers) is a list each domain exports and the
@@ -66,6 +67,15 @@ describe("route definitions", () => {
     expect(redeclared).toEqual([]);
   });
 
+  it("a route constant is named after its operation (`adjustStock` -> adjustStockRoute)", () => {
+    const routeFiles = readdirSync(join(SERVER, "domains"), { recursive: true, encoding: "utf8" })
+      .map((file) => join(SERVER, "domains", file))
+      .filter(isRouteFile);
+    const named = routeFiles.flatMap((file) => routeNames(readFileSync(file, "utf8")));
+    expect(named.length).toBeGreaterThan(60);
+    expect(named.filter(({ name, expected }) => name !== expected)).toEqual([]);
+  });
+
   it("route files cast nothing: services return the types the response schemas infer", () => {
     const routeFiles = readdirSync(join(SERVER, "domains"), { recursive: true, encoding: "utf8" })
       .map((file) => join(SERVER, "domains", file))
@@ -82,13 +92,26 @@ describe("the guards themselves", () => {
   it("find a cycle through type-only and value imports, and a file importing itself", () => {
     const cycles = importCycles(
       graph({
-        "domains/a/events.ts": ["platform/event-type.ts", "domains/b/x.ts"],
-        "domains/b/x.ts": ["domains/a/events.ts"],
+        "domains/a/event-types.ts": ["platform/event-type.ts", "domains/b/x.ts"],
+        "domains/b/x.ts": ["domains/a/event-types.ts"],
         "platform/event-type.ts": [],
         "http/self.ts": ["http/self.ts"],
       }),
     );
-    expect(cycles).toEqual([["domains/a/events.ts", "domains/b/x.ts"], ["http/self.ts"]]);
+    expect(cycles).toEqual([["domains/a/event-types.ts", "domains/b/x.ts"], ["http/self.ts"]]);
+  });
+
+  it("read a route constant's name and the one its operationId asks for", () => {
+    const source = `
+      const getCacheStats = secured(access, { operationId: "getCacheStats", method: "get" });
+      const adjustStockRoute = secured(access, { operationId: "adjustStock" });
+      const crud = (Name) => ({ remove: secured(access, { operationId: \`delete\${Name}\` }) });
+      const closeRoute = (action) => secured(access, { operationId: \`\${action}Suggestion\` });`;
+    expect(routeNames(source)).toEqual([
+      { name: "getCacheStats", expected: "getCacheStatsRoute" },
+      { name: "adjustStockRoute", expected: "adjustStockRoute" },
+      { name: "remove", expected: "delete" },
+    ]);
   });
 
   it("refuse a domain importing another, http/ importing a domain and platform/ importing http/", () => {

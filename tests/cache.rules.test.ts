@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cacheRules } from "../packages/server/src/app.ts";
-import { catalogEventTypes } from "../packages/server/src/domains/catalog/events.ts";
-import { imageEventTypes } from "../packages/server/src/domains/images/events.ts";
+import { catalogEventTypes } from "../packages/server/src/domains/catalog/event-types.ts";
+import { imageEventTypes } from "../packages/server/src/domains/images/event-types.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 
 // The invalidation rules are one table in code (domains/<name>/cache.ts, gathered in app.ts); the

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintStaffToken } from "../packages/local/src/tokens.ts";
-import { imageEventTypes } from "../packages/server/src/domains/images/events.ts";
+import { imageEventTypes } from "../packages/server/src/domains/images/event-types.ts";
 import { destroyQueuedAssets } from "../packages/server/src/domains/images/service.ts";
 import { createTestApp, TEST_SECRET } from "./helpers/app.ts";
 import { claimsOf, productInput } from "./helpers/catalog.ts";

@@ -2,9 +2,9 @@ import { readdir, readFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
 import { eventTypes } from "../packages/server/src/app.ts";
-import { catalogEventTypes } from "../packages/server/src/domains/catalog/events.ts";
-import { inventoryEventTypes } from "../packages/server/src/domains/inventory/events.ts";
-import { orderEventTypes } from "../packages/server/src/domains/orders/events.ts";
+import { catalogEventTypes } from "../packages/server/src/domains/catalog/event-types.ts";
+import { inventoryEventTypes } from "../packages/server/src/domains/inventory/event-types.ts";
+import { orderEventTypes } from "../packages/server/src/domains/orders/event-types.ts";
 import type { EventType } from "../packages/server/src/platform/event-type.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { productInput } from "./helpers/catalog.ts";
@@ -113,7 +113,7 @@ describe("the event catalogue names every topic the migrations emit", () => {
     const missing = [...topics]
       .filter(([topic]) => !byTopic.has(topic))
       .map(([topic, files]) => `${topic} (${[...files].join(", ")})`);
-    expect(missing, "add a schema to the emitting domain's events.ts and to eventTypes").toEqual([]);
+    expect(missing, "add a schema to the emitting domain's event-types.ts and to eventTypes").toEqual([]);
   });
 
   it("every outbox write names its topic as a literal, so the catalogue can be checked", async () => {

@@ -5,7 +5,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, inject } from "vitest";
 import { createPgliteDb } from "../packages/server/src/platform/db/pglite.ts";
 import type { Db } from "../packages/server/src/platform/db/types.ts";
-import { createListenSignal, type EventSignal } from "../packages/server/src/platform/outbox-signal.ts";
+import { createListenSignal, type OutboxSignal } from "../packages/server/src/platform/outbox-signal.ts";
 import { createPostgresSignal } from "../packages/server/src/platform/outbox-signal-postgres.ts";
 import { createTestDatabase, engine } from "./helpers/db.ts";
 
@@ -15,7 +15,7 @@ import { createTestDatabase, engine } from "./helpers/db.ts";
  */
 export function useWebhookDatabase(options: { poolMax?: number } = {}) {
   let db: Db | undefined;
-  let signal: EventSignal | undefined;
+  let signal: OutboxSignal | undefined;
   let url: string | undefined;
   let drop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
@@ -41,7 +41,7 @@ export function useWebhookDatabase(options: { poolMax?: number } = {}) {
       if (!db) throw new Error("not ready");
       return db;
     },
-    get signal(): EventSignal {
+    get signal(): OutboxSignal {
       if (!signal) throw new Error("not ready");
       return signal;
     },

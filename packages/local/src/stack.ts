@@ -15,7 +15,7 @@ import { type Config, LOCAL_JWT_SECRET, loadConfig } from "../../server/src/plat
 import { createPgliteDb } from "../../server/src/platform/db/pglite.ts";
 import { createPostgresDb } from "../../server/src/platform/db/postgres.ts";
 import type { Db } from "../../server/src/platform/db/types.ts";
-import { createListenSignal, createPollingSignal, type EventSignal } from "../../server/src/platform/outbox-signal.ts";
+import { createListenSignal, createPollingSignal, type OutboxSignal } from "../../server/src/platform/outbox-signal.ts";
 import { createPostgresSignal } from "../../server/src/platform/outbox-signal-postgres.ts";
 import { createLocalAuth } from "./auth.ts";
 import { createLocalCloudinary } from "./cloudinary/app.ts";
@@ -92,16 +92,16 @@ export async function openLocalDb(config: Config, options: Pick<LocalStackOption
 export async function openLocalDatabase(
   config: Config,
   options: Pick<LocalStackOptions, "dataDir" | "fresh">,
-): Promise<{ db: Db; events: EventSignal }> {
+): Promise<{ db: Db; outboxSignal: OutboxSignal }> {
   if (config.databaseUrl) {
     return {
       db: createPostgresDb(config.databaseUrl, { max: config.dbPoolMax, acquireTimeoutMs: config.dbPoolTimeoutMs }),
-      events: createPostgresSignal(config.databaseUrl),
+      outboxSignal: createPostgresSignal(config.databaseUrl),
     };
   }
   if (options.dataDir && options.fresh) await rm(options.dataDir, { recursive: true, force: true });
   const pglite = options.dataDir ? await openPglite(options.dataDir) : await PGlite.create();
-  return { db: createPgliteDb(pglite), events: createListenSignal(pglite) };
+  return { db: createPgliteDb(pglite), outboxSignal: createListenSignal(pglite) };
 }
 
 /** The whole stack on one machine: database, migrations, seed, the api function, job timers. */
@@ -130,8 +130,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Images go to the endpoint served here unless CLOUDINARY_URL names another account.
   const localImages = !(options.env ?? process.env).CLOUDINARY_URL;
   const config = loadConfig(localImages ? { ...env, ...localCloudinaryEnv(`http://127.0.0.1:${port}`) } : env);
-  const { db, events } = options.db
-    ? { db: options.db, events: createPollingSignal(1000) }
+  const { db, outboxSignal } = options.db
+    ? { db: options.db, outboxSignal: createPollingSignal(1000) }
     : await openLocalDatabase(config, options);
   const migration = await migrate(db, { seed: true });
   const services = createServices(config, { db, dns: nodeResolver, writeLog: options.writeLog });
@@ -169,7 +169,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const timers = options.runJobs === false ? [] : startJobTimers(services);
   // Webhooks leave within a second of their commit: the configured sender (built-in dispatcher,
   // or Svix Cloud with SVIX_API_KEY) runs continuously, woken by NOTIFY.
-  const dispatcher = options.runJobs === false ? undefined : await services.webhooks.start({ signal: events });
+  const dispatcher = options.runJobs === false ? undefined : await services.webhooks.start({ signal: outboxSignal });
 
   const anonKey = await mintToken({ secret: config.jwtSecret ?? "", role: "anon", expiresIn: "10y" });
 

@@ -6,28 +6,28 @@ import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
 import { apiKeyAlertConstraints, apiKeyConstraints } from "./domains/api-keys/constraints.ts";
-import { apiKeyEventTypes } from "./domains/api-keys/events.ts";
+import { apiKeyEventTypes } from "./domains/api-keys/event-types.ts";
 import { apiKeyRoutes } from "./domains/api-keys/routes.ts";
 import { recordApiKeyUsage } from "./domains/api-keys/usage/record.ts";
 import { cacheConstraints } from "./domains/cache/constraints.ts";
 import { cacheRoutes } from "./domains/cache/routes.ts";
 import { catalogCacheRules } from "./domains/catalog/cache.ts";
 import { catalogConstraints } from "./domains/catalog/constraints.ts";
-import { catalogEventTypes } from "./domains/catalog/events.ts";
+import { catalogEventTypes } from "./domains/catalog/event-types.ts";
 import { pmsProductHandler } from "./domains/catalog/inbound.ts";
 import { catalogRoutes } from "./domains/catalog/routes.ts";
 import { imageCacheRules } from "./domains/images/cache.ts";
 import { imageConstraints } from "./domains/images/constraints.ts";
-import { imageEventTypes } from "./domains/images/events.ts";
+import { imageEventTypes } from "./domains/images/event-types.ts";
 import { imageRoutes } from "./domains/images/routes.ts";
 import { inventoryConstraints } from "./domains/inventory/constraints.ts";
-import { inventoryEventTypes } from "./domains/inventory/events.ts";
+import { inventoryEventTypes } from "./domains/inventory/event-types.ts";
 import { pmsInventoryHandler } from "./domains/inventory/inbound.ts";
 import { inventoryRoutes } from "./domains/inventory/routes.ts";
 import { observabilityConstraints } from "./domains/observability/constraints.ts";
 import { metricsRoutes } from "./domains/observability/routes.ts";
 import { orderConstraints } from "./domains/orders/constraints.ts";
-import { orderEventTypes } from "./domains/orders/events.ts";
+import { orderEventTypes } from "./domains/orders/event-types.ts";
 import { pmsOrderHandler } from "./domains/orders/inbound.ts";
 import { orderRoutes } from "./domains/orders/routes.ts";
 import { syncConstraints } from "./domains/sync/constraints.ts";
@@ -36,7 +36,7 @@ import { systemConstraints } from "./domains/system/constraints.ts";
 import { systemRoutes } from "./domains/system/routes.ts";
 import { webhookConstraints } from "./domains/webhooks/constraints.ts";
 import { documentEventTypes } from "./domains/webhooks/event-types/routes.ts";
-import { webhookEventTypes } from "./domains/webhooks/events.ts";
+import { webhookEventTypes } from "./domains/webhooks/event-types.ts";
 import { createWebhookRoutes } from "./domains/webhooks/routes.ts";
 import { mountDocs } from "./http/docs.ts";
 import type { AppEnv, Services } from "./http/env.ts";
@@ -59,7 +59,7 @@ export const API_VERSION = "1.0.0";
 // is a change in its folder plus a line here.
 
 /**
- * Every topic Storekeep emits, one list per domain (`domains/<name>/events.ts`). A topic a migration
+ * Every topic Storekeep emits, one list per domain (`domains/<name>/event-types.ts`). A topic a migration
  * emits without an entry here fails tests/webhooks.event-catalogue.test.ts.
  */
 export const eventTypes: readonly EventType[] = [

@@ -1,13 +1,13 @@
 // @ts-types="@types/pg"
 import pg from "pg";
-import { EVENTS_CHANNEL, type EventSignal } from "./outbox-signal.ts";
+import { OUTBOX_SIGNAL_CHANNEL, type OutboxSignal } from "./outbox-signal.ts";
 
 /**
  * PostgreSQL: LISTEN on a dedicated connection (a pooled or pooler connection cannot listen).
  * When the connection drops it reconnects with backoff and wakes the listener once, since
  * notifications sent meanwhile are lost.
  */
-export function createPostgresSignal(url: string, options: { onError?: (error: unknown) => void } = {}): EventSignal {
+export function createPostgresSignal(url: string, options: { onError?: (error: unknown) => void } = {}): OutboxSignal {
   return {
     async subscribe(listener) {
       let client: pg.Client | undefined;
@@ -18,7 +18,7 @@ export function createPostgresSignal(url: string, options: { onError?: (error: u
       const connect = async (): Promise<void> => {
         const next = new pg.Client({ connectionString: url, application_name: "storekeep-events" });
         next.on("notification", (message) => {
-          if (message.channel === EVENTS_CHANNEL) listener();
+          if (message.channel === OUTBOX_SIGNAL_CHANNEL) listener();
         });
         next.on("error", (error) => {
           options.onError?.(error);
@@ -26,7 +26,7 @@ export function createPostgresSignal(url: string, options: { onError?: (error: u
         });
         next.on("end", () => reconnect(next));
         await next.connect();
-        await next.query(`listen ${EVENTS_CHANNEL}`);
+        await next.query(`listen ${OUTBOX_SIGNAL_CHANNEL}`);
         client = next;
         retryMs = 100;
       };

@@ -3,9 +3,9 @@
  * instead of polling fast. Postgres sends `NOTIFY storekeep_events` from private.emit_event at
  * commit; each engine delivers it its own way (PGlite's listen API, a dedicated pg connection).
  */
-export const EVENTS_CHANNEL = "storekeep_events";
+export const OUTBOX_SIGNAL_CHANNEL = "storekeep_events";
 
-export interface EventSignal {
+export interface OutboxSignal {
   /** Calls `listener` soon after an event is committed (may coalesce or over-report, never drop a wake). */
   subscribe(listener: () => void): Promise<() => Promise<void>>;
 }
@@ -16,17 +16,17 @@ export interface ListeningDatabase {
 }
 
 /** PGlite: one in-process database; its own NOTIFYs reach `listen` callbacks after commit. */
-export function createListenSignal(database: ListeningDatabase): EventSignal {
+export function createListenSignal(database: ListeningDatabase): OutboxSignal {
   return {
     async subscribe(listener) {
-      const unlisten = await database.listen(EVENTS_CHANNEL, () => listener());
+      const unlisten = await database.listen(OUTBOX_SIGNAL_CHANNEL, () => listener());
       return () => unlisten();
     },
   };
 }
 
 /** The fallback where no notification channel exists: a wake every `intervalMs`. */
-export function createPollingSignal(intervalMs: number): EventSignal {
+export function createPollingSignal(intervalMs: number): OutboxSignal {
   return {
     async subscribe(listener) {
       const timer = setInterval(listener, intervalMs);

@@ -1,4 +1,4 @@
-import type { EventSignal } from "./outbox-signal.ts";
+import type { OutboxSignal } from "./outbox-signal.ts";
 
 /** A continuously running sender (the built-in dispatcher or the Svix forwarder). */
 export interface RunningSender {
@@ -23,5 +23,5 @@ export interface WebhookSender {
   /** Sends what is due until nothing is or `maxMs` has passed (the scheduled `webhooks.dispatch` job). */
   drain(maxMs: number): Promise<Record<string, number>>;
   /** Sends continuously, woken by `signal` on every commit (local stack, long-running workers). */
-  start(options: { signal: EventSignal; idlePollMs?: number; workers?: number }): Promise<RunningSender>;
+  start(options: { signal: OutboxSignal; idlePollMs?: number; workers?: number }): Promise<RunningSender>;
 }

@@ -4,7 +4,7 @@ import { CacheStatsSchema } from "./schemas.ts";
 
 const { secured } = routesFor("cache");
 
-const getCacheStats = secured(
+const getCacheStatsRoute = secured(
   { role: "manager", scope: "catalog:read" },
   {
     operationId: "getCacheStats",
@@ -15,7 +15,7 @@ const getCacheStats = secured(
   },
 );
 
-export const cacheRoutes = createRouter().openapi(getCacheStats, async (c) => {
+export const cacheRoutes = createRouter().openapi(getCacheStatsRoute, async (c) => {
   const { cache, shared } = c.var.services;
   const [families, popular] = await Promise.all([cache.stats(), cache.popular(20)]);
   c.header("Cache-Control", "no-store");

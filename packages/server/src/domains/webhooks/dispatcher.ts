@@ -1,7 +1,7 @@
 import type { Db } from "../../platform/db/types.ts";
 import type { HostResolver } from "../../platform/dns.ts";
 import type { Logger } from "../../platform/logger.ts";
-import type { EventSignal } from "../../platform/outbox-signal.ts";
+import type { OutboxSignal } from "../../platform/outbox-signal.ts";
 import type { RunningSender, WebhookSender } from "../../platform/webhook-sender.ts";
 import { runContinuously } from "./loop.ts";
 import { SignerCache } from "./signing.ts";
@@ -374,7 +374,7 @@ export type RunningDispatcher = RunningSender;
  * Several may run at once, in one process or many: claims never overlap.
  */
 export async function startDispatcher(
-  deps: DispatcherDeps & { signal: EventSignal; idlePollMs?: number; workers?: number },
+  deps: DispatcherDeps & { signal: OutboxSignal; idlePollMs?: number; workers?: number },
 ): Promise<RunningDispatcher> {
   const signers = deps.signers ?? new SignerCache();
   return runContinuously({

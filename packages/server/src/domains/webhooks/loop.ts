@@ -1,5 +1,5 @@
 import type { Logger } from "../../platform/logger.ts";
-import type { EventSignal } from "../../platform/outbox-signal.ts";
+import type { OutboxSignal } from "../../platform/outbox-signal.ts";
 import type { RunningSender } from "../../platform/webhook-sender.ts";
 
 /** What one round of work says about the next: go again at once, or sleep up to `sleepMs`. */
@@ -12,7 +12,7 @@ export type RoundResult = { again: true } | { again: false; sleepMs?: number };
  * next sleep return at once.
  */
 export async function runContinuously(options: {
-  signal: EventSignal;
+  signal: OutboxSignal;
   round: () => Promise<RoundResult>;
   idlePollMs: number;
   workers?: number;

@@ -85,7 +85,7 @@ function crudRoutes<T extends z.ZodType, I extends z.ZodType, P extends z.ZodTyp
         responses: { 200: jsonResponse(`The ${name} after the change`, schemas.item), ...errors },
       },
     ),
-    remove: secured(
+    delete: secured(
       { role: "manager", scope: "catalog:write" },
       {
         operationId: `delete${Name}`,
@@ -141,7 +141,7 @@ export const taxonomyRoutes = createRouter()
       200,
     ),
   )
-  .openapi(brands.remove, async (c) => {
+  .openapi(brands.delete, async (c) => {
     await deleteTaxonomy(c.var.services.db, c.var.caller.claims, "brands", c.req.valid("param").id);
     return c.body(null, 204);
   })
@@ -164,7 +164,7 @@ export const taxonomyRoutes = createRouter()
       200,
     ),
   )
-  .openapi(categories.remove, async (c) => {
+  .openapi(categories.delete, async (c) => {
     await deleteTaxonomy(c.var.services.db, c.var.caller.claims, "categories", c.req.valid("param").id);
     return c.body(null, 204);
   });
