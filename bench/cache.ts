@@ -37,7 +37,7 @@ export default async function cache(args: string[] = []): Promise<void> {
     await migrate(db);
     const env = {
       ...LOCAL_DEFAULTS,
-      LOG_LEVEL: "silent",
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent",
       ...(inProcess ? {} : { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token }),
       REDIS_KEY_PREFIX: prefix,
       REDIS_TIMEOUT_MS: "5000",

@@ -1,8 +1,12 @@
+import { once } from "node:events";
+import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstashBridge, type UpstashBridge } from "../packages/local/src/upstash-bridge/bridge.ts";
+import { RespClient, Status } from "../packages/local/src/upstash-bridge/resp.ts";
 import { rewriteScript, sha1 } from "../packages/local/src/upstash-bridge/scripts.ts";
+import { createUpstashState } from "../packages/server/src/platform/kv/upstash.ts";
 import { onPostgres } from "./helpers/db.ts";
 import { hasRedisServer, REDIS_URL, redisForTests, startPrivateRedis, uniquePrefix } from "./helpers/redis.ts";
 
@@ -140,4 +144,71 @@ describe.skipIf(!enabled)("Upstash REST bridge in front of a real Redis", () => 
       await own.stop();
     }
   });
+
+  it("a reply that arrived while the process was busy is read, not taken for a late Redis", async () => {
+    const client = new RespClient({ url: REDIS_URL, timeoutMs: 50 });
+    try {
+      // Connecting, then on the open connection: busy past the timeout each time, while the
+      // connect or the reply waits in the socket and the timer falls due.
+      for (let i = 0; i < 2; i++) {
+        const reply = client.send([["PING"]]);
+        const until = performance.now() + 300;
+        while (performance.now() < until) {}
+        expect(await reply).toEqual([new Status("PONG")]);
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a caller that stops waiting leaves its request to finish on its keep-alive connection", async () => {
+    // A Redis that answers every command after 150 ms, behind the bridge, behind a counter of
+    // the TCP connections the client opens to the bridge.
+    const sockets = new Set<Socket>();
+    const slowRedis = listening(
+      createServer((socket) => {
+        sockets.add(socket);
+        socket.on("data", (chunk) => {
+          const commands = chunk.toString("latin1").match(/^\*\d+\r$/gm)?.length ?? 0;
+          setTimeout(() => socket.writable && socket.write("$-1\r\n".repeat(commands)), 150);
+        });
+      }),
+    );
+    const local = await startUpstashBridge({ redisUrl: `redis://127.0.0.1:${port(await slowRedis)}`, token: "t" });
+    let connections = 0;
+    const counter = listening(
+      createServer((socket) => {
+        connections++;
+        const upstream = tcpConnect(Number(new URL(local.url).port), "127.0.0.1");
+        socket.pipe(upstream).pipe(socket);
+        socket.on("error", () => upstream.destroy());
+        upstream.on("error", () => socket.destroy());
+      }),
+    );
+    const state = createUpstashState({
+      url: `http://127.0.0.1:${port(await counter)}`,
+      token: "t",
+      timeoutMs: 100,
+      cooldownMs: 0,
+    });
+    try {
+      const calls = 8;
+      for (let i = 0; i < calls; i++) await expect(state.kv.get("k")).rejects.toThrow(/within 100 ms/);
+      // Aborting each late request would have destroyed its connection: one new connection per call.
+      expect(connections).toBeLessThanOrEqual(3);
+    } finally {
+      (await counter).close();
+      await local.close();
+      for (const socket of sockets) socket.destroy();
+      (await slowRedis).close();
+    }
+  });
 });
+
+async function listening(server: Server): Promise<Server> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return server;
+}
+
+const port = (server: Server) => (server.address() as { port: number }).port;

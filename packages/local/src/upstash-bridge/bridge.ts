@@ -100,7 +100,9 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+    // A burst of clients connecting at once (each concurrent request of an HTTP/1.1 client is its
+    // own connection) must not overflow the accept queue: a dropped SYN is retried after 1 s, 3 s...
+    server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 4096 }, () => resolve());
   });
   const address = server.address() as AddressInfo;
 

@@ -77,10 +77,17 @@ export class RespClient {
   async #open(): Promise<Socket> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = connect({ host: this.#url.hostname, port: Number(this.#url.port || 6379) });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new Error(`Redis at ${this.#url.host} did not answer within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
+      // Judged one turn later, as in #arm: a connect that completed while the process was busy counts.
+      const timer = setTimeout(
+        () =>
+          setImmediate(() => {
+            if (s.connecting) {
+              s.destroy();
+              reject(new Error(`Redis at ${this.#url.host} did not answer within ${this.#timeoutMs} ms`));
+            }
+          }),
+        this.#timeoutMs,
+      );
       s.once("connect", () => {
         clearTimeout(timer);
         resolve(s);
@@ -92,8 +99,9 @@ export class RespClient {
     });
     socket.setNoDelay(true);
     socket.on("data", (chunk) => this.#receive(chunk));
-    socket.on("error", (error) => this.#fail(error));
-    socket.on("close", () => this.#fail(new Error("Redis connection closed")));
+    // A dropped socket's late events must not fail the connection that replaced it.
+    socket.on("error", (error) => this.#socket === socket && this.#fail(error));
+    socket.on("close", () => this.#socket === socket && this.#fail(new Error("Redis connection closed")));
     this.#socket = socket;
     const setup: Command[] = [];
     const password = decodeURIComponent(this.#url.password);
@@ -128,15 +136,21 @@ export class RespClient {
     this.#arm();
   }
 
-  /** A reply overdue by the timeout drops the connection: the stream can no longer be trusted. */
+  /**
+   * A reply overdue by the timeout drops the connection: the stream can no longer be trusted. The
+   * verdict waits one turn of the event loop (setImmediate runs after pending socket reads), so a
+   * process that was itself stalled reads the replies already waiting before it judges Redis late.
+   */
   #arm(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
-    this.#timer = setTimeout(
-      () => this.#fail(new Error(`Redis did not reply within ${this.#timeoutMs} ms`)),
-      this.#timeoutMs,
-    );
+    const waiting = this.#pending[0];
+    this.#timer = setTimeout(() => {
+      setImmediate(() => {
+        if (this.#pending[0] === waiting) this.#fail(new Error(`Redis did not reply within ${this.#timeoutMs} ms`));
+      });
+    }, this.#timeoutMs);
   }
 
   #fail(error: Error): void {

@@ -80,7 +80,7 @@ export function createMemoryState(now: () => number = Date.now): SharedState {
     add(key, field, by, expireAt) {
       let hash = hashes.get(key);
       if (!hash || hash.expiresAt <= now()) {
-        hash = { fields: new Map(), expiresAt: expireAt * 1000 };
+        hash = { fields: new Map(), expiresAt: expireAt ? expireAt * 1000 : Number.POSITIVE_INFINITY };
         hashes.set(key, hash);
       }
       hash.fields.set(field, (hash.fields.get(field) ?? 0) + by);

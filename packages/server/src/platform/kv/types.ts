@@ -42,7 +42,7 @@ export interface RateLimiter {
  * request costs no round trip of its own. What is buffered when a process dies is lost.
  */
 export interface Counters {
-  /** Adds `by` to `field` of hash `key`, which expires at `expireAt` (epoch seconds). */
+  /** Adds `by` to `field` of hash `key`, which expires at `expireAt` (epoch seconds; 0: never). */
   add(key: string, field: string, by: number, expireAt: number): void;
   /** Sends what this process has buffered, now. */
   flush(): Promise<void>;
@@ -69,7 +69,7 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
- * What the read cache needs, each call one round trip (one pipeline on Upstash). Entries are
+ * What the read cache needs, each call at most one round trip (one pipeline on Upstash). Entries are
  * strings under `key`; beside them the store keeps, per key, its request count (`popular`, what
  * warming reads) and what was written last (`read` returns it, so a missing entry that was written
  * for the current generation shows an eviction); counters are integer fields of named hashes.
@@ -79,7 +79,7 @@ export interface CacheStore {
   read(key: string, options?: { count?: boolean }): Promise<{ value: string | null; written: string | null }>;
   /** Stores the entry for `ttlSeconds` and remembers `marker` as what was written under `key`. */
   write(key: string, value: string, ttlSeconds: number, marker: string): Promise<void>;
-  /** Adds each increment to its field of the hash `name`. */
+  /** Adds each increment to its field of the hash `name` (may be buffered; `counters` sees it). */
   count(name: string, increments: Record<string, number>): Promise<void>;
   /** Every field of the hash `name`. */
   counters(name: string): Promise<Record<string, number>>;

@@ -34,13 +34,22 @@ export interface UpstashOptions {
 /** Distinct counter fields one process buffers at most (keys x routes x statuses of one second). */
 const MAX_BUFFERED_FIELDS = 10_000;
 
+/**
+ * How long an HTTP request to Redis may run, as a multiple of how long a caller waits for it. A
+ * caller stops waiting after `timeoutMs`, but its request is left to finish: aborting it would
+ * destroy its keep-alive connection, and under load every late reply then cost a new TCP
+ * connection, whose set-up made the next replies later still (bench/cache measured one new
+ * connection per timed-out call and accept-queue overflows stalling connects for seconds).
+ */
+const ABORT_AFTER_WAITS = 10;
+
 export function createUpstashState(options: UpstashOptions): SharedState {
   const redis = new Redis({
     url: options.url,
     token: options.token,
     automaticDeserialization: false,
     retry: { retries: 0 },
-    signal: () => AbortSignal.timeout(options.timeoutMs),
+    signal: () => AbortSignal.timeout(options.timeoutMs * ABORT_AFTER_WAITS),
   });
   const prefix = options.prefix ?? "storekeep";
   const k = (key: string) => `${prefix}:${key}`;
@@ -137,7 +146,7 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       const writes: Promise<unknown>[] = [];
       for (const [key, hash] of batch) {
         for (const [field, by] of hash.fields) writes.push(redis.hincrby(k(key), field, by));
-        writes.push(redis.expireat(k(key), hash.expireAt));
+        if (hash.expireAt) writes.push(redis.expireat(k(key), hash.expireAt));
       }
       return Promise.all(writes);
     }).then(
@@ -225,19 +234,15 @@ export function createUpstashState(options: UpstashOptions): SharedState {
   const markerKey = (key: string) => k(`c:w:${key}`);
   const popularKey = k("c:popular");
   const cache: CacheStore = {
+    // One HTTP request: the entry, its marker, the request count, and the buffered statistics
+    // (issued in the same tick, so auto-pipelining sends them together).
     async read(key, options) {
-      if (options?.count === false) {
-        const [value, written] = await call("cache.peek", () =>
-          redis.mget<[string | null, string | null]>(entryKey(key), markerKey(key)),
-        );
-        return { value, written };
-      }
+      if (!lastError) void sendBuffered();
       const [[value, written]] = await call("cache.read", () =>
-        redis
-          .pipeline()
-          .mget<[string | null, string | null]>(entryKey(key), markerKey(key))
-          .zincrby(popularKey, 1, key)
-          .exec<[[string | null, string | null], number]>(),
+        Promise.all([
+          redis.mget<[string | null, string | null]>(entryKey(key), markerKey(key)),
+          options?.count === false ? undefined : redis.zincrby(popularKey, 1, key),
+        ]),
       );
       return { value, written };
     },
@@ -250,14 +255,12 @@ export function createUpstashState(options: UpstashOptions): SharedState {
           .exec(),
       );
     },
+    // Buffered with the counters: sent with the next read, or within counterFlushMs.
     async count(name, increments) {
-      const fields = Object.entries(increments);
-      if (fields.length === 0) return;
-      const pipeline = redis.pipeline();
-      for (const [field, by] of fields) pipeline.hincrby(k(`c:s:${name}`), field, by);
-      await call("cache.count", () => pipeline.exec());
+      for (const [field, by] of Object.entries(increments)) if (by) counters.add(`c:s:${name}`, field, by, 0);
     },
     async counters(name) {
+      await sendBuffered();
       // Without automatic deserialization HGETALL answers the flat [field, value, ...] list.
       const hash = await call("cache.counters", () => redis.hgetall(k(`c:s:${name}`)));
       const flat: unknown[] = Array.isArray(hash) ? hash : Object.entries(hash ?? {}).flat();
