@@ -73,6 +73,9 @@ export async function flashSale(url: string, db: Db, modes: readonly string[] = 
     };
 
     for (const mode of modes) {
+      // attempts/s per client count, and the bare UPDATE's at the same clients: flat means the ratio
+      // of the most clients to the fewest is near 1, measured against the bare UPDATE's own.
+      const rates: { clients: number; ours: number; bare: number }[] = [];
       for (const clients of CLIENTS) {
         const sku = `FLASH-${mode}-${clients}-${Math.random().toString(36).slice(2, 6)}`.toUpperCase();
         await db.exec(`
@@ -114,6 +117,7 @@ export async function flashSale(url: string, db: Db, modes: readonly string[] = 
         if (!exact) console.error(`flash ${mode} ${clients}: sold ${sold}, level ${JSON.stringify(state)}`);
 
         const rate = (o: Outcome) => ATTEMPTS / o.seconds;
+        rates.push({ clients, ours: rate(subject), bare: rate(bareSame) });
         const tag = `flash ${mode} c=${clients}`;
         lines.push(
           {
@@ -157,6 +161,20 @@ export async function flashSale(url: string, db: Db, modes: readonly string[] = 
           baseline: "bare c=1",
           baselineValue: rate(bareOne),
           unit: "ops/s",
+        });
+      }
+      const [fewest, most] = [rates[0], rates[rates.length - 1]];
+      if (fewest && most && most !== fewest) {
+        const flat = most.ours / fewest.ours;
+        lines.push({
+          row: `flash ${mode} attempts/s, c=${most.clients} over c=${fewest.clients}`,
+          unit: "x",
+          subject: [flat],
+          baseline: [most.bare / fewest.bare],
+          baselineLabel: `bare UPDATE c=${most.clients} over c=${fewest.clients}`,
+          ratios: [flat],
+          aim: ">= 0.90x (flat)",
+          met: flat >= 0.9,
         });
       }
     }

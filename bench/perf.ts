@@ -42,7 +42,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 const fmt = (x: number, unit: string) =>
-  unit === "ms" ? x.toFixed(x < 10 ? 2 : 1) : Math.round(x).toLocaleString("en-US");
+  unit === "ms" ? x.toFixed(x < 10 ? 2 : 1) : unit === "x" ? x.toFixed(2) : Math.round(x).toLocaleString("en-US");
 const spread = (xs: number[], unit: string) =>
   xs.length > 1
     ? `${fmt(median(xs), unit)} (${fmt(Math.min(...xs), unit)}–${fmt(Math.max(...xs), unit)})`

@@ -104,6 +104,7 @@ const ALLOWED: Record<string, Grants> = {
   "function private.send_test_webhook(uuid)": { authenticated: "execute", service_role: "execute" },
   "function private.set_level_policy(text, text, integer, integer, boolean)": { authenticated: "execute", service_role: "execute" },
   "function private.set_order_status(uuid, text, text, jsonb, integer)": { authenticated: "execute", service_role: "execute" },
+  "function private.sku_owners(text[])": { authenticated: "execute", service_role: "execute" },
   "function private.slugify(text)": { anon: "execute", authenticated: "execute", service_role: "execute" },
   "function private.stock_history(text, text, bigint, integer)": { authenticated: "execute", service_role: "execute" },
   "function private.stock_status(text, text, text, text, integer)": { authenticated: "execute", service_role: "execute" },

@@ -81,8 +81,8 @@ async function upload(path: string, name: string, status: number, headers: Recor
   return json;
 }
 
-/** The topics driveEveryTopic leaves out: images, API key alerts, a disabled webhook endpoint. */
-async function driveTheOtherTopics() {
+/** The topics driveEveryTopic leaves out (images, API key alerts, a disabled webhook endpoint), and a few more writes. */
+async function driveTheOtherTopics(sku: string) {
   const product = await call("POST", "/v1/products", 201, { as: "staff", body: productInput() });
   const images = `/v1/products/${product.id}/images`;
   const image = await upload(images, "a.png", 201);
@@ -109,7 +109,18 @@ async function driveTheOtherTopics() {
     [old?.id, idle?.id, rotating?.id],
   );
   await ctx.db.query("select private.emit_api_key_alerts(interval '90 days', interval '30 days', interval '24 hours')");
-  await call("GET", "/v1/api-keys", 200, { as: "owner" });
+  const key = await call("POST", "/v1/api-keys", 201, {
+    as: "owner",
+    body: { name: "answers", scopes: ["catalog:read"], role_cap: "staff", expires_at: "2099-01-01T00:00:00Z" },
+  });
+  await call("POST", `/v1/api-keys/${key.id}/rotate`, 200, { as: "owner", body: { overlap_seconds: 60 } });
+
+  // A transfer between two locations (its answer and its events).
+  await call("POST", "/v1/locations", 201, { as: "manager", body: { code: "ts-shop", name: "Timestamp shop" } });
+  await call("POST", "/v1/inventory/transfers", 201, {
+    as: "staff",
+    body: { sku, from_location_code: "main", to_location_code: "ts-shop", quantity: 1 },
+  });
 
   // A webhook endpoint whose deliveries have failed for longer than the disable period.
   const endpoint = await call("POST", "/v1/webhooks/endpoints", 201, {
@@ -133,8 +144,8 @@ async function driveTheOtherTopics() {
 
 describe(`every timestamp in every payload is ISO 8601 UTC with milliseconds on ${engine}`, () => {
   it("in every outbox topic's payload, as stored, broadcast, sent as a webhook and paged by sync", async () => {
-    await driveEveryTopic(ctx.db, call);
-    await driveTheOtherTopics();
+    const { sku } = await driveEveryTopic(ctx.db, call);
+    await driveTheOtherTopics(sku);
 
     const { rows: events } = await ctx.db.query<{ id: string; topic: string; payload: unknown; created_at: Date }>(
       "select id::text, topic, payload, created_at from private.events order by id",

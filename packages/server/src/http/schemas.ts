@@ -14,6 +14,6 @@ export const SkuSchema = z
 /**
  * A timestamp as every payload prints it (answers, outbox events, broadcasts, webhooks): ISO 8601
  * UTC with milliseconds and `Z`, `2026-12-01T19:58:17.123Z` (SQL: `private.iso`; TypeScript:
- * `Date#toISOString`). Requests may send any ISO 8601 offset (`z.iso.datetime({ offset: true })`).
+ * `Date#toISOString`). Requests send what their own schema accepts (mostly any ISO 8601 offset).
  */
 export const TimestampSchema = z.iso.datetime({ precision: 3 }).openapi({ example: "2026-12-01T19:58:17.123Z" });
