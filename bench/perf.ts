@@ -1,3 +1,4 @@
+import { Hono } from "hono";
 import pg from "pg";
 import { migrate } from "../packages/local/src/migrate.ts";
 import { LOCAL_DEFAULTS } from "../packages/local/src/stack.ts";
@@ -154,6 +155,15 @@ export default async function perf(args: string[]): Promise<void> {
         if (response.status !== 200) throw new Error(`/ready: HTTP ${response.status}`);
         await response.text();
       };
+      const bare = new Hono().get("/api/v1/ready", async (c) => {
+        await db.query("select 1");
+        return c.json({ status: "ready" });
+      });
+      const bareReady = async () => {
+        const response = await bare.request("/api/v1/ready");
+        if (response.status !== 200) throw new Error(`bare /ready: HTTP ${response.status}`);
+        await response.text();
+      };
       const claims = { role: "authenticated" as const, sub: "00000000-0000-4000-8000-000000000004", app_role: "staff" };
       add(
         throughputLine(
@@ -162,6 +172,18 @@ export default async function perf(args: string[]): Promise<void> {
           await interleave(ready, selectOne, BUDGET),
           0.8,
         ),
+        // Context, no aim: the same select 1 behind a bare Hono app (one route, no middleware), what
+        // any in-process HTTP app starts from.
+        {
+          ...throughputLine(
+            "GET /ready, bare Hono app + Db.query c=16",
+            "pool.query('select 1')",
+            await interleave(bareReady, selectOne, BUDGET),
+            0.8,
+          ),
+          aim: "-",
+          met: null,
+        },
         throughputLine(
           "Db.query('select 1') c=16",
           "pool.query('select 1')",

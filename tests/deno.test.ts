@@ -115,6 +115,21 @@ describe.skipIf(!onPostgres)("edge functions booted under Deno", () => {
     expect(body).toMatchObject({ status: "ready", checks: { database: { status: "up" } } });
   });
 
+  it("api: requests run as the caller under Deno (one statement and a transaction, settings pipelined ahead)", async () => {
+    const headers = { authorization: `Bearer ${await mintStaffToken(LOCAL_JWT_SECRET, "staff")}` };
+    const list = await fetch(`${api.url}/api/v1/orders?limit=1`, { headers });
+    expect(list.status, api.output()).toBe(200);
+    expect(await list.json()).toMatchObject({ data: expect.any(Array) });
+    const refused = await fetch(`${api.url}/api/v1/orders`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ items: [{ sku: "NO-SUCH-SKU", quantity: 1 }], customer: { email: "ada@example.com" } }),
+    });
+    expect(refused.status, api.output()).toBe(422);
+    const viewer = { authorization: `Bearer ${await mintStaffToken(LOCAL_JWT_SECRET, "viewer")}` };
+    expect((await fetch(`${api.url}/api/v1/orders?limit=1`, { headers: viewer })).status).toBe(200);
+  });
+
   it("api: /api/v1/health answers 200", async () => {
     const response = await fetch(`${api.url}/api/v1/health`);
     expect(response.status, api.output()).toBe(200);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { listMigrations, migrate } from "../packages/local/src/migrate.ts";
 import { engine, useTestDatabase } from "./helpers/db.ts";
 
@@ -103,10 +103,18 @@ describe(`outbox on ${engine}`, () => {
   it("events_after reads committed events in order from a cursor", async () => {
     await ctx.db.query("select private.emit_event('test.cursor', jsonb_build_object('n', 1))");
     await ctx.db.query("select private.emit_event('test.cursor', jsonb_build_object('n', 2))");
-    const { rows } = await ctx.db.query<{ id: string; transaction_id: string; payload: { n: number } }>(
-      "select id, transaction_id::text, payload from private.events_after('0'::xid8, 0) where topic = 'test.cursor'",
+    // An event is readable once no older transaction is still in flight anywhere in the cluster
+    // (xids are cluster-wide), so other suites' open transactions may hold it back for a moment.
+    const rows = await vi.waitFor(
+      async () => {
+        const { rows } = await ctx.db.query<{ id: string; transaction_id: string; payload: { n: number } }>(
+          "select id, transaction_id::text, payload from private.events_after('0'::xid8, 0) where topic = 'test.cursor'",
+        );
+        expect(rows.map((row) => row.payload.n)).toEqual([1, 2]);
+        return rows;
+      },
+      { timeout: 15_000, interval: 50 },
     );
-    expect(rows.map((row) => row.payload.n)).toEqual([1, 2]);
     const first = rows[0];
     const after = await ctx.db.query<{ payload: { n: number } }>(
       "select payload from private.events_after($1::xid8, $2) where topic = 'test.cursor'",

@@ -37,6 +37,39 @@ describe.skipIf(!onPostgres)("orders under concurrency on postgres", () => {
     expect(await level(ctx.db, sku, "main")).toEqual({ on_hand: 50, reserved: 50, available: 0 });
   });
 
+  it("150 concurrent two-line orders, one line scarce: all or nothing, in either line order, no deadlock", async () => {
+    const app = createTestApp(ctx.db);
+    const scarce = await stocked("ORD-SCARCE", 40);
+    const plenty = await stocked("ORD-PLENTY", 1000);
+    const responses = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => {
+        const lines = [
+          { sku: scarce, quantity: 1 },
+          { sku: plenty, quantity: 2 },
+        ];
+        // Half list the plentiful line first: the levels are still locked in one global order.
+        return app.request("POST", "/v1/orders", {
+          as: "staff",
+          body: { items: i % 2 ? lines.reverse() : lines, customer },
+        });
+      }),
+    );
+    expect(tally(responses)).toEqual({ 201: 40, 409: 110 });
+    const placed = responses.filter((response) => response.status === 201).map((response) => response.json.id);
+    const { rows } = await ctx.db.query<{ orders: number; lines: number; history: number; created: number }>(
+      `select (select count(*)::int from public.orders o where o.id = any($1::uuid[])) as orders,
+              (select count(*)::int from public.order_lines l where l.sku in ($2, $3)) as lines,
+              (select count(*)::int from public.order_status_history h where h.order_id = any($1::uuid[])) as history,
+              (select count(*)::int from private.events e
+               where e.topic = 'order.created' and e.payload -> 'lines' @> jsonb_build_array(jsonb_build_object('sku', $2::text))) as created`,
+      [placed, scarce, plenty],
+    );
+    expect(rows[0]).toEqual({ orders: 40, lines: 80, history: 40, created: 40 });
+    expect(await level(ctx.db, scarce, "main")).toEqual({ on_hand: 40, reserved: 40, available: 0 });
+    expect(await level(ctx.db, plenty, "main")).toEqual({ on_hand: 1000, reserved: 80, available: 920 });
+    expect(await ledgerMismatches(ctx.db)).toEqual([]);
+  });
+
   it("payment and cancellation racing on the same orders: each order ends one way, stock matches exactly", async () => {
     const app = createTestApp(ctx.db);
     const sku = await stocked("ORD-RACE", 40);

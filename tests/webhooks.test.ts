@@ -394,14 +394,23 @@ describe(`outbound delivery on ${engine}`, () => {
       const { id } = await createEndpoint({ url: receiver.url, topics: ["limited.*"], rate_limit_per_second: 5 });
       await dispatcher();
       for (let n = 0; n < 12; n++) await emit("limited.item", { n });
-      await waitFor(async () => (await deliveryStatuses(id)).delivered === 12, 8_000, "every limited delivery");
-      const times = receiver.received.map((request) => request.at).sort((a, b) => a - b);
-      // Any window of 1 s holds at most 5 (+1 for the boundary of the database's own window).
-      for (let i = 0; i < times.length; i++) {
-        const within = times.filter((at) => at >= (times[i] ?? 0) && at < (times[i] ?? 0) + 900).length;
-        expect(within).toBeLessThanOrEqual(6);
+      await waitFor(async () => (await deliveryStatuses(id)).delivered === 12, 20_000, "every limited delivery");
+      // The limit governs when attempts are claimed (the database's clock); arrival times at the
+      // receiver add the sender's and receiver's scheduling jitter on a loaded machine on top.
+      const claims = (
+        await ctx.db.query<{ at: number }>(
+          `select extract(epoch from last_attempt_at) * 1000 as at
+           from private.webhook_deliveries where endpoint_id = $1 order by last_attempt_at`,
+          [id],
+        )
+      ).rows.map((row) => Number(row.at));
+      expect(claims).toHaveLength(12);
+      // Every window of 1 s that ends at a claim holds at most 5 claims.
+      for (const end of claims) {
+        expect(claims.filter((at) => at > end - 1_000 && at <= end).length).toBeLessThanOrEqual(5);
       }
-      expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThan(1_000);
+      const arrivals = receiver.received.map((request) => request.at).sort((a, b) => a - b);
+      expect((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThan(1_000);
     } finally {
       await receiver.close();
     }

@@ -45,6 +45,7 @@ export const READS = {
   category: (s: Subject) => `/v1/categories/${s.category.id}`,
   brands: () => "/v1/brands?limit=500",
   brand: (s: Subject) => `/v1/brands/${s.brand.id}`,
+  variant: (s: Subject) => `/v1/variants/${s.product.variants.at(-1)?.id}`,
 } as const;
 export type ReadName = keyof typeof READS;
 const ALL_READS = Object.keys(READS) as ReadName[];
@@ -123,6 +124,7 @@ const PRODUCT_READS: ReadName[] = [
   "products-category",
   "products-brand",
 ];
+const VARIANT_READS: ReadName[] = [...PRODUCT_READS, "variant"];
 const LISTS: ReadName[] = ["products", "products-search", "products-category", "products-brand"];
 
 export const SCENARIOS: Scenario[] = [
@@ -180,7 +182,7 @@ export const SCENARIOS: Scenario[] = [
   {
     topic: "variant.updated",
     path: "api",
-    changes: PRODUCT_READS,
+    changes: VARIANT_READS,
     async write(app, _db, s) {
       const variant = s.product.variants[0];
       await ok(app.request("PATCH", `/v1/variants/${variant?.id}`, { as: "staff", body: { price_amount: 4321 } }));
@@ -190,7 +192,7 @@ export const SCENARIOS: Scenario[] = [
     topic: "variant.deleted",
     path: "api",
     prepare: addSecondVariant,
-    changes: PRODUCT_READS,
+    changes: VARIANT_READS,
     async write(app, _db, s) {
       await ok(app.request("DELETE", `/v1/variants/${s.product.variants[1]?.id}`, { as: "staff" }));
     },
@@ -337,7 +339,7 @@ export const SCENARIOS: Scenario[] = [
   {
     topic: "variant.updated",
     path: "sql",
-    changes: PRODUCT_READS,
+    changes: VARIANT_READS,
     async write(_app, db, s) {
       await asStaff(db, "staff", "update public.product_variants set price_amount = 1234 where id = $1", [
         s.product.variants[0]?.id,
@@ -348,7 +350,7 @@ export const SCENARIOS: Scenario[] = [
     topic: "variant.deleted",
     path: "sql",
     prepare: addSecondVariant,
-    changes: PRODUCT_READS,
+    changes: VARIANT_READS,
     async write(_app, db, s) {
       await asStaff(db, "staff", "update public.product_variants set deleted_at = now() where id = $1", [
         s.product.variants[1]?.id,
@@ -430,7 +432,7 @@ export const SCENARIOS: Scenario[] = [
   {
     topic: "variant.updated",
     path: "webhook",
-    changes: PRODUCT_READS,
+    changes: VARIANT_READS,
     async write(app, _db, s) {
       const sku = s.product.variants[0]?.sku;
       await sendPmsProduct(app, { sku, title: `Subject ${s.word}`, price_amount: 2222, currency: "EUR" });

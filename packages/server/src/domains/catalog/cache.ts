@@ -6,15 +6,17 @@ import { listProducts } from "./products/list.ts";
 import { getProduct, getProductByHandle } from "./products/service.ts";
 import { type Brand, type Category, type ProductListQuery, ProductListQuerySchema } from "./schemas.ts";
 import { categoryTree, getTaxonomy, listTaxonomy } from "./taxonomy/service.ts";
+import { getVariant } from "./variants/service.ts";
 
 // What the catalog caches, and which of its events retire what. Families:
 //   product       one product with its variants (by id or handle); guarded per product
+//   variant       one variant (staff read): any product or variant change
 //   product-list  product lists and searches (any product, variant, brand or category change)
 //   category      the category tree, list and single categories
 //   brand         brand list and single brands
 // Stock is in none of them: inventory is read from Postgres on every request.
 
-const PRODUCT = ["product", "product-list"] as const;
+const PRODUCT = ["product", "product-list", "variant"] as const;
 
 /** Outbox topic -> the cached families its commit retires. Every catalog topic has a line. */
 export const catalogCacheRules: CacheRule[] = [
@@ -61,6 +63,12 @@ export const catalogReads = {
     load: (db, claims, { handle }) => getProductByHandle(db, claims, handle),
     etagPrefix: versionOf,
   } satisfies CachedRead<{ handle: string }>,
+  variant: {
+    name: "variant",
+    family: "variant",
+    load: (db, claims, { id }) => getVariant(db, claims, id),
+    etagPrefix: versionOf,
+  } satisfies CachedRead<{ id: string }>,
   categoryTree: {
     name: "category-tree",
     family: "category",

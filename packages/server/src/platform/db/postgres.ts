@@ -41,7 +41,8 @@ function queryAfter(
     });
     const submit = query.submit.bind(query);
     query.submit = (connection) => {
-      connection.stream.cork();
+      // Corked, so the statements leave in one write (as pg does for one statement's messages).
+      connection.stream.cork?.();
       try {
         for (const statement of ahead) {
           connection.parse({ name: "", text: statement.text, types: [] }, false);
@@ -51,7 +52,7 @@ function queryAfter(
         }
         return submit(connection);
       } finally {
-        connection.stream.uncork();
+        connection.stream.uncork?.();
       }
     };
     client.query(query);

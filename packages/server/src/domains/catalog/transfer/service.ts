@@ -9,6 +9,7 @@ import { type ImportItem, ImportReader, type LineError, MAX_IMPORT_ROWS, type Pa
 const STAGE_BATCH = 5_000;
 export const IMPORT_CHUNK = 1_000;
 const MAX_EARLY_ERRORS = 1_000;
+const TEXT_SLICE = 1024 * 1024;
 
 /**
  * Starts an import from a streamed body: reads, parses and validates it piece by piece and stages
@@ -81,12 +82,11 @@ async function stageBody(
   const decoder = new TextDecoder();
   const errors: LineError[] = [];
   let failed = 0;
-  let batch: ImportItem[] = [];
+  const batch: ImportItem[] = [];
   let bytes = 0;
-  const stage = async () => {
-    const rows = batch;
-    batch = [];
-    if (rows.length > 0) {
+  const stage = async (all = false) => {
+    while (batch.length >= STAGE_BATCH || (all && batch.length > 0)) {
+      const rows = batch.splice(0, STAGE_BATCH);
       await db.asUser(claims, (tx) =>
         tx.query("select private.import_stage($1, $2::jsonb)", [id, JSON.stringify(rows)]),
       );
@@ -98,8 +98,12 @@ async function stageBody(
     }
     failed += refused.length;
     errors.push(...refused.slice(0, MAX_EARLY_ERRORS - errors.length));
-    batch.push(...items);
-    if (batch.length >= STAGE_BATCH) await stage();
+    for (const item of items) batch.push(item);
+    await stage();
+  };
+  // A large piece (a body given whole) is read a slice at a time, so what is held stays small.
+  const read = async (text: string) => {
+    for (let at = 0; at < text.length; at += TEXT_SLICE) await take(reader.push(text.slice(at, at + TEXT_SLICE)));
   };
   const source = body.getReader();
   try {
@@ -107,14 +111,14 @@ async function stageBody(
       bytes += next.value.byteLength;
       if (bytes > maxBytes) throw new Problem("payload-too-large", `an import body is at most ${maxBytes} bytes`);
       await fingerprint.add(next.value);
-      await take(reader.push(decoder.decode(next.value, { stream: true })));
+      await read(decoder.decode(next.value, { stream: true }));
     }
   } finally {
     await source.cancel().catch(() => {});
   }
-  await take(reader.push(decoder.decode()));
+  await read(decoder.decode());
   await take(reader.end());
-  await stage();
+  await stage(true);
   return { total: reader.total, failed, errors, fingerprint: await fingerprint.digest() };
 }
 

@@ -1,10 +1,12 @@
+import { cachedJson } from "../../../http/cache.ts";
 import { IdempotencyKeyHeaderSchema, markReplayed } from "../../../http/idempotency.ts";
 import { createRouter, errorResponse, IdParamSchema, jsonBody, jsonResponse } from "../../../http/openapi.ts";
 import { locateAt } from "../../../http/public-path.ts";
 import { routesFor } from "../../../http/route.ts";
 import { etag, expectedVersion, IfMatchHeaderSchema } from "../../../http/versioning.ts";
+import { catalogReads } from "../cache.ts";
 import { VariantInputSchema, VariantPatchSchema, VariantSchema } from "../schemas.ts";
-import { addVariant, deleteVariant, getVariant, updateVariant } from "./service.ts";
+import { addVariant, deleteVariant, updateVariant } from "./service.ts";
 
 const { secured } = routesFor("catalog");
 const writeErrors = {
@@ -51,16 +53,15 @@ const getVariantRoute = secured(
     summary: "One variant",
     request: { params: IdParamSchema },
     responses: {
-      200: jsonResponse("The variant (its ETag is its version)", VariantSchema),
+      200: jsonResponse(
+        'The variant (its ETag is "<version>-<hash>"; If-Match takes it or the version)',
+        VariantSchema,
+      ),
       404: errorResponse("No such variant"),
     },
   },
 );
-variantRoutes.openapi(getVariantRoute, async (c) => {
-  const variant = await getVariant(c.var.services.db, c.var.caller.claims, c.req.valid("param").id);
-  c.header("ETag", etag(variant.version));
-  return c.json(variant, 200);
-});
+variantRoutes.openapi(getVariantRoute, (c) => cachedJson(c, catalogReads.variant, { id: c.req.valid("param").id }));
 
 const updateVariantRoute = secured(
   { role: "staff", scope: "catalog:write" },
