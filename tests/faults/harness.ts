@@ -296,17 +296,17 @@ export async function breakReservations(db: Db): Promise<void> {
   const { rows } = await db.query<{ definition: string }>(
     "select pg_get_functiondef('private.reserve_stock(jsonb, integer, text, text, text)'::regprocedure) as definition",
   );
-  const atomic = `      update public.stock_levels sl
-      set reserved = sl.reserved + v_want, updated_at = now()
-      where sl.variant_id = grp.variant_id and sl.location_id = cand.location_id
-        and (sl.allow_backorder or sl.on_hand - sl.reserved >= v_want);`;
-  const readThenWrite = `      select sl.reserved into v_avail from public.stock_levels sl
-      where sl.variant_id = grp.variant_id and sl.location_id = cand.location_id;
-      perform pg_sleep(0.005);
-      update public.stock_levels sl
-      set reserved = v_avail + v_want, updated_at = now()
-      where sl.variant_id = grp.variant_id and sl.location_id = cand.location_id
-        and (sl.allow_backorder or sl.on_hand - v_avail >= v_want);`;
+  const atomic = `          update public.stock_levels sl
+          set reserved = sl.reserved + v_want, updated_at = now()
+          where sl.variant_id = grp.variant_id and sl.location_id = grp.locations[v_i]
+            and (sl.allow_backorder or sl.on_hand - sl.reserved >= v_want);`;
+  const readThenWrite = `          select sl.reserved into v_avail from public.stock_levels sl
+          where sl.variant_id = grp.variant_id and sl.location_id = grp.locations[v_i];
+          perform pg_sleep(0.005);
+          update public.stock_levels sl
+          set reserved = v_avail + v_want, updated_at = now()
+          where sl.variant_id = grp.variant_id and sl.location_id = grp.locations[v_i]
+            and (sl.allow_backorder or sl.on_hand - v_avail >= v_want);`;
   const definition = rows[0]?.definition ?? "";
   if (!definition.includes(atomic)) throw new Error("reserve_stock's fast path changed: update the broken variant");
   await db.exec(definition.replace(atomic, readThenWrite));
