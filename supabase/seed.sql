@@ -95,13 +95,13 @@ begin
   delivered := private.place_order('{"items": [{"sku": "TS-ORG-M", "quantity": 2}, {"sku": "MUG-ENM-350", "quantity": 1}],
     "customer": {"email": "ada@example.com", "name": "Ada Lovelace"},
     "shipping_address": {"line1": "12 St James''s Square", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}}');
-  perform private.set_order_status((delivered ->> 'id')::uuid, 'paid', p_details => '{"payment_reference": "demo_pay_1"}');
+  perform private.set_order_status((delivered ->> 'id')::uuid, 'paid', details => '{"payment_reference": "demo_pay_1"}');
   perform private.set_order_status((delivered ->> 'id')::uuid, 'shipped',
-    p_details => '{"tracking_number": "DEMO-TRACK-1", "carrier": "DHL"}');
+    details => '{"tracking_number": "DEMO-TRACK-1", "carrier": "DHL"}');
   perform private.set_order_status((delivered ->> 'id')::uuid, 'delivered');
   waiting := private.place_order('{"items": [{"sku": "HD-HVY-L", "quantity": 1}],
     "customer": {"email": "grace@example.com", "name": "Grace Hopper"},
     "shipping_address": {"line1": "1 Navy Way", "city": "Arlington", "region": "VA", "country": "US"}}');
-  perform private.set_order_status((waiting ->> 'id')::uuid, 'paid', p_details => '{"payment_reference": "demo_pay_2"}');
+  perform private.set_order_status((waiting ->> 'id')::uuid, 'paid', details => '{"payment_reference": "demo_pay_2"}');
 end
 $$;

@@ -24,6 +24,16 @@ describe(`migrations on ${engine}`, () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it("SQL parameters are bare names: no function in public or private takes a p_-prefixed one", async () => {
+    const { rows } = await ctx.db.query<{ fn: string }>(
+      `select p.oid::regprocedure::text as fn
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       where n.nspname in ('public', 'private')
+         and exists (select 1 from unnest(p.proargnames) as a(name) where a.name like 'p\\_%')`,
+    );
+    expect(rows.map((row) => row.fn)).toEqual([]);
+  });
+
   it("the shim's auth.uid(), auth.role() and auth.jwt() read request.jwt.claims", async () => {
     const sub = "00000000-0000-4000-8000-0000000000aa";
     const { rows } = await ctx.db.asUser({ role: "authenticated", sub, app_role: "staff" }, (tx) =>
