@@ -83,16 +83,10 @@ describe(`import read as a stream on ${engine}`, () => {
     const staged: number[] = [];
     const watched = {
       ...ctx.db,
-      asUser: ((claims, work) =>
-        ctx.db.asUser(claims, (tx) =>
-          work({
-            ...tx,
-            query: (sql: string, params?: readonly unknown[]) => {
-              if (sql.includes("import_stage")) staged.push(JSON.parse(String(params?.[1])).length);
-              return tx.query(sql, params);
-            },
-          } as typeof tx),
-        )) as typeof ctx.db.asUser,
+      queryAsUser: ((claims, sql, params) => {
+        if (sql.includes("import_stage")) staged.push(JSON.parse(String(params?.[1])).length);
+        return ctx.db.queryAsUser(claims, sql, params);
+      }) as typeof ctx.db.queryAsUser,
     };
     await expect(
       startImport(watched, staff, streamOf(lines, 4096), "jsonl", { maxBytes: 150_000 }),

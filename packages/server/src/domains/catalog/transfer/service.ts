@@ -27,10 +27,10 @@ export async function startImport(
   format: "csv" | "jsonl",
   options: { idempotencyKey?: string; maxBytes: number },
 ): Promise<{ result: Job; replayed: boolean }> {
-  const { rows } = await db.asUser(claims, (tx) => tx.query<{ id: string }>("select private.import_open() as id"));
+  const { rows } = await db.queryAsUser<{ id: string }>(claims, "select private.import_open() as id");
   const id = rows[0]?.id;
   if (!id) throw new Error("import_open returned no id");
-  const discard = () => db.asUser(claims, (tx) => tx.query("select private.import_discard($1)", [id]));
+  const discard = () => db.queryAsUser(claims, "select private.import_discard($1)", [id]);
   try {
     const staged = await stageBody(db, claims, id, body, format, options.maxBytes);
     if (staged.total === 0) {
@@ -87,9 +87,7 @@ async function stageBody(
   const stage = async (all = false) => {
     while (batch.length >= STAGE_BATCH || (all && batch.length > 0)) {
       const rows = batch.splice(0, STAGE_BATCH);
-      await db.asUser(claims, (tx) =>
-        tx.query("select private.import_stage($1, $2::jsonb)", [id, JSON.stringify(rows)]),
-      );
+      await db.queryAsUser(claims, "select private.import_stage($1, $2::jsonb)", [id, JSON.stringify(rows)]);
     }
   };
   const take = async ({ items, errors: refused }: ParsedImport) => {
@@ -126,8 +124,10 @@ async function stageBody(
 export async function processImport(db: Db, claims: DbClaims, jobId: string, chunk = IMPORT_CHUNK): Promise<number> {
   let processed = 0;
   for (;;) {
-    const { rows } = await db.asUser(claims, (tx) =>
-      tx.query<{ result: { taken: number } }>("select private.catalog_import_chunk($1, $2) as result", [jobId, chunk]),
+    const { rows } = await db.queryAsUser<{ result: { taken: number } }>(
+      claims,
+      "select private.catalog_import_chunk($1, $2) as result",
+      [jobId, chunk],
     );
     const taken = rows[0]?.result.taken ?? 0;
     if (taken === 0) return processed;
@@ -145,9 +145,9 @@ export async function processPendingImports(db: Db): Promise<{ jobs: number; row
 }
 
 export async function getJob(db: Db, claims: DbClaims, id: string): Promise<Job> {
-  const { rows } = await db.asUser(claims, (tx) =>
-    tx.query<{ result: Job | null }>("select private.job_status($1) as result", [id]),
-  );
+  const { rows } = await db.queryAsUser<{ result: Job | null }>(claims, "select private.job_status($1) as result", [
+    id,
+  ]);
   const job = rows[0]?.result;
   if (!job) throw new Problem("not-found", `no job ${id}`);
   return normalizeJson(job);
