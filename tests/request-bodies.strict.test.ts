@@ -25,7 +25,7 @@ type Spec = {
 };
 
 /** Where a JSON body schema lets an unknown field through: `POST /v1/brands body.meta`, one per open object. */
-export function openObjects(spec: Spec): string[] {
+function openObjects(spec: Spec): string[] {
   const open: string[] = [];
   const resolve = (schema: Schema): Schema =>
     schema.$ref ? resolve(spec.components?.schemas?.[schema.$ref.replace("#/components/schemas/", "")] ?? {}) : schema;
