@@ -12,10 +12,14 @@ import { businessDetail, isSqlError, sqlStateProblems } from "./sql-errors.ts";
 
 /** zod issues as RFC 9457 field errors, each naming where it was (`body`, `query`, `path`, `header`). */
 export function fieldErrors(error: ZodError, location?: string): FieldError[] {
-  return error.issues.map((issue) => ({
-    field: [location === "json" ? "body" : location, ...issue.path.map(String)].filter(Boolean).join("."),
-    message: issue.message,
-  }));
+  const fieldOf = (path: PropertyKey[]) =>
+    [location === "json" ? "body" : location, ...path.map(String)].filter(Boolean).join(".");
+  return error.issues.flatMap((issue) =>
+    // A field the schema does not know is itself the field at fault, one error each.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ field: fieldOf([...issue.path, key]), message: "unknown field" }))
+      : [{ field: fieldOf(issue.path), message: issue.message }],
+  );
 }
 
 /** The single place any thrown error becomes an HTTP answer. */

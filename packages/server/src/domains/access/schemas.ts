@@ -24,6 +24,6 @@ export const UserIdParamSchema = z.object({
   user_id: z.uuid().openapi({ param: { name: "user_id", in: "path" } }),
 });
 
-export const SetRoleBodySchema = z.object({ app_role: AppRoleSchema }).openapi("SetRole");
+export const SetRoleBodySchema = z.strictObject({ app_role: AppRoleSchema }).openapi("SetRole");
 
 export type UserRole = z.infer<typeof UserRoleSchema>;

@@ -32,6 +32,7 @@ export const VariantInputSchema = z
     weight_grams: z.number().int().min(0).max(MAX_INT).nullable().optional(),
     position: z.number().int().min(0).max(MAX_INT).optional(),
   })
+  .strict()
   .openapi("VariantInput");
 
 export const VariantPatchSchema = VariantInputSchema.partial()
@@ -75,7 +76,18 @@ export const ProductInputSchema = z
     publish_at: Timestamp.optional().openapi({ description: "Schedule publishing (manager); must be in the future" }),
     variants: z.array(VariantInputSchema).max(100).optional(),
   })
+  .strict()
   .openapi("ProductInput");
+
+/**
+ * A line of an import: a product as POST /products takes it, or as the export wrote it (the fields
+ * only a read has, such as id and version, are ignored there rather than refused, and an unscheduled
+ * product's `publish_at` is null).
+ */
+export const ProductLineSchema = ProductInputSchema.extend({
+  publish_at: Timestamp.nullish(),
+  variants: z.array(VariantInputSchema.strip()).max(100).optional(),
+}).strip();
 
 export const ProductPatchSchema = z
   .object({
@@ -87,6 +99,7 @@ export const ProductPatchSchema = z
     attributes: z.record(z.string(), z.unknown()).optional(),
     version: z.number().int().min(1).optional().openapi({ description: "Expected version (or If-Match)" }),
   })
+  .strict()
   .openapi("ProductPatch");
 
 export const ProductSchema = z
@@ -114,9 +127,12 @@ export const PublishBodySchema = z
     publish_at: Timestamp.optional().openapi({ description: "Publish later instead of now" }),
     version: z.number().int().min(1).optional(),
   })
+  .strict()
   .openapi("PublishRequest");
 
-export const VersionBodySchema = z.object({ version: z.number().int().min(1).optional() }).openapi("VersionRequest");
+export const VersionBodySchema = z
+  .strictObject({ version: z.number().int().min(1).optional() })
+  .openapi("VersionRequest");
 
 export const PRODUCT_SORTS = [
   "relevance",
@@ -168,14 +184,14 @@ export const ExportQuerySchema = ProductListQuerySchema.omit({ limit: true, curs
 // Bulk
 
 export const BulkOperationSchema = z.discriminatedUnion("action", [
-  z.object({ action: z.literal("create"), product: ProductInputSchema }),
-  z.object({
+  z.strictObject({ action: z.literal("create"), product: ProductInputSchema }),
+  z.strictObject({
     action: z.literal("update"),
     id: z.uuid(),
     version: z.number().int().min(1).optional(),
     product: ProductPatchSchema.omit({ version: true }),
   }),
-  z.object({ action: z.literal("delete"), id: z.uuid(), version: z.number().int().min(1).optional() }),
+  z.strictObject({ action: z.literal("delete"), id: z.uuid(), version: z.number().int().min(1).optional() }),
 ]);
 
 export const BulkRequestSchema = z
@@ -183,6 +199,7 @@ export const BulkRequestSchema = z
     atomic: z.boolean().default(false).openapi({ description: "All or nothing" }),
     ops: z.array(BulkOperationSchema).min(1).max(1000),
   })
+  .strict()
   .openapi("BulkRequest");
 
 const ItemErrorSchema = z.object({
@@ -239,10 +256,10 @@ export const ImportQuerySchema = z.object({
 // Brands and categories
 
 export const BrandInputSchema = z
-  .object({ name: z.string().trim().min(1).max(200), handle: HandleSchema.optional() })
+  .strictObject({ name: z.string().trim().min(1).max(200), handle: HandleSchema.optional() })
   .openapi("BrandInput");
 export const BrandPatchSchema = z
-  .object({ name: z.string().trim().min(1).max(200).optional(), handle: HandleSchema.optional() })
+  .strictObject({ name: z.string().trim().min(1).max(200).optional(), handle: HandleSchema.optional() })
   .openapi("BrandPatch");
 export const BrandSchema = z
   .object({ id: z.uuid(), name: z.string(), handle: z.string(), created_at: z.string(), updated_at: z.string() })
@@ -255,6 +272,7 @@ export const CategoryInputSchema = z
     parent_id: z.uuid().nullable().optional(),
     position: z.number().int().min(0).max(MAX_INT).optional(),
   })
+  .strict()
   .openapi("CategoryInput");
 export const CategoryPatchSchema = CategoryInputSchema.partial().openapi("CategoryPatch");
 export const CategorySchema = z

@@ -90,6 +90,7 @@ export const SignatureRequestSchema = z
     product_id: z.uuid(),
     image_id: z.uuid().optional().openapi({ description: "Sign a new version of this image instead of a new image" }),
   })
+  .strict()
   .openapi("ImageSignatureRequest");
 
 export const SignatureSchema = z
@@ -111,7 +112,7 @@ export const SignatureSchema = z
 export const ConfirmSchema = z
   .object({
     upload: z
-      .object({
+      .looseObject({
         public_id: z.string().min(1).max(255),
         version: z.number().int().min(1),
         signature: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a hex SHA-1 or SHA-256"),
@@ -122,6 +123,7 @@ export const ConfirmSchema = z
     variant_id: z.uuid().optional(),
     version: Version.openapi({ description: "For a new version of an image: the image's expected version" }),
   })
+  .strict()
   .openapi("ImageConfirm");
 
 export const ImagePatchSchema = z
@@ -134,6 +136,7 @@ export const ImagePatchSchema = z
       .openapi({ description: "Make it the primary image (the former one is not)" }),
     version: Version,
   })
+  .strict()
   .openapi("ImagePatch");
 
 export const ReorderSchema = z
@@ -144,6 +147,7 @@ export const ReorderSchema = z
       .max(500)
       .openapi({ description: "Every image of the product, each once, in the new order" }),
   })
+  .strict()
   .openapi("ImageReorder");
 
 export const RestoreSchema = z
@@ -151,4 +155,5 @@ export const RestoreSchema = z
     version_id: z.number().int().min(1).openapi({ description: "An id from the image's versions" }),
     version: Version,
   })
+  .strict()
   .openapi("ImageRestore");

@@ -146,7 +146,7 @@ export const AdjustSchema = z
     kind: z.enum(MANUAL_KINDS),
     reason: z.string().max(1000).optional(),
     reference: z
-      .object({ type: z.enum(["purchase_order", "cart", "external"]), id: z.string().min(1).max(200) })
+      .strictObject({ type: z.enum(["purchase_order", "cart", "external"]), id: z.string().min(1).max(200) })
       .optional()
       .openapi({ description: "What the movement is for; orders, transfers and reservations record their own" }),
     idempotency_key: z
@@ -284,7 +284,7 @@ export const ReserveSchema = z
       .max(100),
     ttl_seconds: z.number().int().min(1).max(604_800).default(900),
     reference: z
-      .object({ type: z.enum(["cart", "external"]), id: z.string().min(1).max(200) })
+      .strictObject({ type: z.enum(["cart", "external"]), id: z.string().min(1).max(200) })
       .optional()
       .openapi({ description: "What the hold is for; an order's hold is made by POST /orders" }),
   })

@@ -63,6 +63,7 @@ export const CreateEndpointBodySchema = z
     headers: EndpointHeadersSchema.optional(),
     rate_limit_per_second: z.number().int().min(1).max(10000).nullable().optional(),
   })
+  .strict()
   .openapi("CreateWebhookEndpoint");
 
 export const UpdateEndpointBodySchema = CreateEndpointBodySchema.partial()
@@ -79,6 +80,7 @@ export const RotateSecretBodySchema = z
       .default(86_400)
       .openapi({ description: "How long the previous secrets keep signing (default one day)" }),
   })
+  .strict()
   .openapi("RotateWebhookSecret");
 
 export const RotatedSecretSchema = z

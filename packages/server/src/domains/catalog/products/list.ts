@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { decodeCursor, encodeCursor } from "../../../http/pagination.ts";
-import type { Db, DbClaims, Queryable } from "../../../platform/db/types.ts";
+import type { Db, DbClaims } from "../../../platform/db/types.ts";
 import type { Product, ProductListQuery } from "../schemas.ts";
 import { normalizeJson } from "../shared.ts";
 
@@ -107,9 +107,8 @@ export async function listProducts(db: Db, claims: DbClaims, query: ProductListQ
                where ${where.join(" and ")}
                order by ${expr} ${direction}, p.id ${direction}
                limit $${params.length}`;
-  const { rows } = await db.asUser(claims, (tx: Queryable) =>
-    tx.query<{ product: Product; sort_key: string }>(sql, params),
-  );
+  // One statement: the caller's settings travel ahead of it, with no begin/commit round trips.
+  const { rows } = await db.queryAsUser<{ product: Product; sort_key: string }>(claims, sql, params);
   const data = rows.slice(0, query.limit).map((row) => normalizeJson(row.product));
   const last = rows[query.limit - 1];
   return {

@@ -1,4 +1,4 @@
-import { ProductInputSchema } from "../schemas.ts";
+import { ProductLineSchema } from "../schemas.ts";
 import { CsvReader, type CsvRecord, csvField } from "./csv.ts";
 
 /** The CSV columns of import and export: one line per variant; lines sharing a handle are one product. */
@@ -136,7 +136,7 @@ export class ImportReader {
   }
 
   private complete(item: ImportItem, out: ParsedImport) {
-    const parsed = ProductInputSchema.safeParse(item.data);
+    const parsed = ProductLineSchema.safeParse(item.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = issue?.path.map(String).join(".") ?? "";
