@@ -1,7 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { accessConstraints } from "./domains/access/constraints.ts";
 import { accessRoutes } from "./domains/access/routes.ts";
@@ -43,10 +41,12 @@ import type { AppEnv, Services } from "./http/env.ts";
 import { handleError } from "./http/errors.ts";
 import { authenticate } from "./http/middleware/authenticate.ts";
 import { bodyLimits } from "./http/middleware/body-limits.ts";
+import { cors } from "./http/middleware/cors.ts";
 import { httpCaching } from "./http/middleware/http-cache.ts";
 import { rejectUnknownQuery } from "./http/middleware/known-query.ts";
 import { httpMetrics } from "./http/middleware/metrics.ts";
 import { rateLimit } from "./http/middleware/rate-limit.ts";
+import { requestId } from "./http/middleware/request-id.ts";
 import { requestLog } from "./http/middleware/request-log.ts";
 import { problemResponse } from "./http/problems.ts";
 import type { CacheRule } from "./platform/cache/rules.ts";
@@ -123,7 +123,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>().basePath("/api");
 
   if (options.httpMetrics !== false) app.use("*", httpMetrics(services.metrics));
-  app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
+  app.use("*", requestId);
   app.use("*", async (c, next) => {
     c.set("services", services);
     c.set("constraints", constraintRules);
@@ -136,7 +136,7 @@ export function createApp(services: Services, options: AppOptions = {}) {
   app.use(
     "*",
     cors({
-      origin: services.config.corsOrigins,
+      origins: services.config.corsOrigins,
       allowHeaders: ALLOWED_HEADERS,
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       exposeHeaders: [

@@ -10,7 +10,7 @@ import type { AppEnv } from "./env.ts";
  */
 export function clientAddress(c: Context<AppEnv>): string | null {
   const hops = c.req.header("x-forwarded-for")?.split(",");
-  const trusted = c.var.services?.config.trustedProxyHops ?? 1;
+  const trusted = c.get("services")?.config.trustedProxyHops ?? 1;
   const forwarded = hops?.[Math.max(0, hops.length - trusted)]?.trim();
   const address = forwarded || c.req.header("x-real-ip")?.trim();
   return address ? address.slice(0, 100) : null;

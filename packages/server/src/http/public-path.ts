@@ -15,7 +15,7 @@ const PREFIX = /^(\/[A-Za-z0-9._~-]+)+$/;
 export function publicPath(c: Context, path: string = c.req.path): string {
   const announced = c.req.header("x-forwarded-prefix")?.replace(/\/+$/, "");
   const prefix =
-    announced !== undefined && PREFIX.test(announced) ? announced : (c.var.services?.config.publicPathPrefix ?? "");
+    announced !== undefined && PREFIX.test(announced) ? announced : (c.get("services")?.config.publicPathPrefix ?? "");
   return `${prefix}${path}`;
 }
 

@@ -30,7 +30,7 @@ const getReadyRoute = open({
   },
 });
 systemRoutes.openapi(getReadyRoute, async (c) => {
-  const { readiness: checks, optionalReadiness, warnings } = c.var.services;
+  const { readiness: checks, optionalReadiness, warnings } = c.get("services");
   const readiness = await checkReadiness(checks, optionalReadiness, warnings);
   c.header("cache-control", "no-store");
   return readiness.status !== "unavailable" ? c.json(readiness, 200) : c.json(readiness, 503);

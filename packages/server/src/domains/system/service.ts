@@ -12,25 +12,33 @@ export async function checkReadiness(
   optional: Record<string, () => Promise<void>> = {},
   warningSources: Record<string, () => Promise<string[]>> = {},
 ): Promise<Readiness> {
-  // Warnings never change the status; one that cannot be read (its database down) is left out.
-  const warnings = Promise.all(
-    Object.values(warningSources).map((source) => withTimeout(source(), CHECK_TIMEOUT_MS).catch(() => [])),
-  );
-  const entries = await Promise.all(
-    [...Object.entries(checks), ...Object.entries(optional)].map(async ([name, check]) => {
-      const started = performance.now();
-      try {
-        await withTimeout(check(), CHECK_TIMEOUT_MS);
-        return [name, { status: "up" as const, latency_ms: elapsed(started) }] as const;
-      } catch (error) {
-        const message = error instanceof Error ? error.message : "check failed";
-        return [name, { status: "down" as const, latency_ms: elapsed(started), error: message }] as const;
-      }
-    }),
-  );
-  const down = entries.filter(([, result]) => result.status === "down").map(([name]) => name);
-  const status = down.some((name) => name in checks) ? "unavailable" : down.length ? "degraded" : "ready";
-  return { status, checks: Object.fromEntries(entries), warnings: (await warnings).flat() };
+  // Every check starts now, so one timer bounds them all.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+  });
+  const bounded = <T>(pending: Promise<T>) => Promise.race([pending, deadline]);
+  try {
+    // Warnings never change the status; one that cannot be read (its database down) is left out.
+    const warnings = Promise.all(Object.values(warningSources).map((source) => bounded(source()).catch(() => [])));
+    const entries = await Promise.all(
+      [...Object.entries(checks), ...Object.entries(optional)].map(async ([name, check]) => {
+        const started = performance.now();
+        try {
+          await bounded(check());
+          return [name, { status: "up" as const, latency_ms: elapsed(started) }] as const;
+        } catch (error) {
+          const message = error instanceof Error ? error.message : "check failed";
+          return [name, { status: "down" as const, latency_ms: elapsed(started), error: message }] as const;
+        }
+      }),
+    );
+    const down = entries.filter(([, result]) => result.status === "down").map(([name]) => name);
+    const status = down.some((name) => name in checks) ? "unavailable" : down.length ? "degraded" : "ready";
+    return { status, checks: Object.fromEntries(entries), warnings: (await warnings).flat() };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -56,16 +64,4 @@ export function readAtMostEvery(ms: number, source: () => Promise<string[]>): ()
 
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 100) / 100;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -26,7 +26,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   }
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match?.[1]) throw new Problem("unauthenticated", "Authorization must be 'Bearer <token>'");
-  c.set("caller", await c.var.services.tokens.verify(match[1]));
+  c.set("caller", await c.get("services").tokens.verify(match[1]));
   return next();
 });
 
@@ -34,7 +34,7 @@ type KeyOutcome = "accepted" | "key_refused" | "signature_refused" | "replayed";
 
 /** Authenticates an API key and, for a write (or any signed request), its signature. */
 async function authenticateKey(c: Context<AppEnv>, apiKey: string) {
-  const { apiKeys, shared, metrics } = c.var.services;
+  const { apiKeys, shared, metrics } = c.get("services");
   const outcomes = metrics.counter(
     "storekeep_api_key_requests_total",
     "Requests made with an API key, by outcome: accepted, key_refused, signature_refused, replayed",
@@ -60,7 +60,7 @@ async function authenticateKey(c: Context<AppEnv>, apiKey: string) {
 /** Route guard: 401 for anonymous callers, 403 for callers below `minimum`. */
 export function requireRole(minimum: AppRole) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const caller = c.var.caller;
+    const caller = c.get("caller");
     if (caller.kind === "anonymous") throw new Problem("unauthenticated", "this endpoint needs a bearer token");
     // Keys pass only through requireAccess, which checks their scope too.
     if (caller.kind === "api_key") throw new Problem("forbidden", "this endpoint is not open to API keys");
@@ -76,7 +76,7 @@ export function requireRole(minimum: AppRole) {
 export function requireAccess(access: Access) {
   const byRole = requireRole(access.role);
   return createMiddleware<AppEnv>(async (c, next) => {
-    const caller = c.var.caller;
+    const caller = c.get("caller");
     if (caller.kind === "api_key") {
       if (!caller.scopes.includes(access.scope)) {
         throw new Problem("forbidden", `this API key lacks scope ${access.scope}`, { required_scope: access.scope });
@@ -99,7 +99,7 @@ export function requireAccess(access: Access) {
  */
 export function keysAs(scope?: Scope) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const caller = c.var.caller;
+    const caller = c.get("caller");
     if (caller.kind === "api_key" && !(scope && caller.scopes.includes(scope))) c.set("caller", ANONYMOUS);
     return next();
   });

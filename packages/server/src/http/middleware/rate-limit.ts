@@ -30,7 +30,7 @@ export function rateGroupOf(method: string, route: string): RateGroup {
  * The service role (trusted backends) is not limited.
  */
 export function rateIdentityOf(c: Context<AppEnv>): string | null {
-  const caller = c.var.caller;
+  const caller = c.get("caller");
   switch (caller.kind) {
     case "service":
       return null;
@@ -74,7 +74,7 @@ export function rateLimit(settings: Config["rateLimits"], metrics: Metrics) {
 
     let decision: RateDecision;
     try {
-      decision = await c.var.services.shared.rateLimiter.limit(identity, rule);
+      decision = await c.get("services").shared.rateLimiter.limit(identity, rule);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       if (group !== "read" && settings.writesWhenStoreDown === "refuse") {
@@ -87,7 +87,7 @@ export function rateLimit(settings: Config["rateLimits"], metrics: Metrics) {
       }
       decisions.inc({ group, outcome: "store_down_allowed" });
       await next();
-      c.header("RateLimit-Policy", policy);
+      c.res.headers.set("RateLimit-Policy", policy);
       return;
     }
 
@@ -111,6 +111,7 @@ export function rateLimit(settings: Config["rateLimits"], metrics: Metrics) {
     }
     decisions.inc({ group, outcome: "allowed" });
     await next();
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    // In place: c.header on an answered request builds its Response again, once per header.
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   });
 }

@@ -13,14 +13,14 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   const status = c.res.status;
   const fields = {
-    request_id: c.var.requestId,
+    request_id: c.get("requestId"),
     method: c.req.method,
     route: routeTemplate(c),
     status,
     duration_ms: Math.round((performance.now() - started) * 100) / 100,
     ...callerFields(c),
   };
-  const logger = c.var.services.logger;
+  const logger = c.get("services").logger;
   if (status >= 500) logger.error("request", fields);
   else if (status >= 400) logger.warn("request", fields);
   else logger.info("request", fields);
@@ -28,7 +28,7 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Who called, as log and report fields: kind plus user or key id (anonymous when unauthenticated). */
 export function callerFields(c: Context<AppEnv>): { caller_kind: string; caller_id?: string } {
-  const caller: Caller | undefined = c.var.caller;
+  const caller: Caller | undefined = c.get("caller");
   if (!caller) return { caller_kind: "anonymous" };
   if (caller.kind === "user") return { caller_kind: caller.kind, caller_id: caller.userId };
   if (caller.kind === "api_key") return { caller_kind: caller.kind, caller_id: caller.keyId };

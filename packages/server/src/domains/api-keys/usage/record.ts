@@ -13,11 +13,11 @@ export function recordApiKeyUsage(retentionDays: number) {
   return createMiddleware<AppEnv>(async (c, next) => {
     // Who authenticated, read before the route runs: an open route may then see a key without its
     // scope as anonymous (keysAs), yet the request is still that key's.
-    const caller = c.var.caller;
+    const caller = c.get("caller");
     await next();
     if (caller?.kind !== "api_key") return;
     countRequest(
-      c.var.services.shared.counters,
+      c.get("services").shared.counters,
       {
         keyId: caller.keyId,
         method: METHODS.has(c.req.method) ? c.req.method : "OTHER",
