@@ -5,6 +5,8 @@ import { LOCAL_DEFAULTS } from "../packages/local/src/stack.ts";
 import { mintStaffToken } from "../packages/local/src/tokens.ts";
 import { startUpstashBridge } from "../packages/local/src/upstash-bridge/bridge.ts";
 import { createApp } from "../packages/server/src/app.ts";
+import { catalogReads } from "../packages/server/src/domains/catalog/cache.ts";
+import { ProductListQuerySchema } from "../packages/server/src/domains/catalog/schemas.ts";
 import type { Services } from "../packages/server/src/http/env.ts";
 import { createServices } from "../packages/server/src/main.ts";
 import { LOCAL_JWT_SECRET, loadConfig } from "../packages/server/src/platform/config.ts";
@@ -25,10 +27,14 @@ const BUDGET = { ms: 2_000, warmupMs: 300, rounds: 2 };
 const PRODUCTS = 200;
 const CATEGORIES = 10;
 
-/** `npm run bench -- cache [zipf] [memory]`: only the Zipf mix; the in-process store instead of Redis. */
+/**
+ * `npm run bench -- cache [zipf] [memory] [no-local]`: only the Zipf mix; the in-process store
+ * instead of Redis; no copy of entries in process (every read asks Redis, as before that tier).
+ */
 export default async function cache(args: string[] = []): Promise<void> {
   const onlyZipf = args.includes("zipf");
   const inProcess = args.includes("memory");
+  const noLocal = args.includes("no-local");
   const scratch = await scratchDatabase("cache");
   const db = createPostgresDb(scratch.url, { max: 10, applicationName: "storekeep-bench" });
   const bridge = await startUpstashBridge({ redisUrl: REDIS_URL, token: randomBytes(16).toString("hex") });
@@ -42,6 +48,7 @@ export default async function cache(args: string[] = []): Promise<void> {
       REDIS_KEY_PREFIX: prefix,
       REDIS_TIMEOUT_MS: "5000",
       RATE_LIMITS_ENABLED: "false",
+      ...(noLocal ? { CACHE_LOCAL_MAX_BYTES: "0" } : {}),
     };
     const services = createServices(loadConfig(env), { db });
     const app = createApp(services);
@@ -90,9 +97,16 @@ export default async function cache(args: string[] = []): Promise<void> {
       );
     }
     console.log(
-      `scratch database: ${PRODUCTS} products in ${CATEGORIES} categories; cache: ${services.shared.backend} via the bridge`,
+      `scratch database: ${PRODUCTS} products in ${CATEGORIES} categories; cache: ${services.shared.backend} via the bridge${noLocal ? ", no copy in process" : ", with a copy in process"}`,
     );
 
+    // Every X-Cache answer of the cached app over the whole run, to hold /v1/cache/stats against.
+    const answered: Record<string, number> = {};
+    const tally = (response: Response) => {
+      const source = response.headers.get("x-cache");
+      if (source) answered[source] = (answered[source] ?? 0) + 1;
+      return source ?? "none";
+    };
     const detailPath = `/api/v1/products/${products[0]?.id}`;
     const listPath = `/api/v1/products?category=${categories[0]?.handle}&limit=20`;
     // The static response: the same bytes and headers from a route of the same app (the same
@@ -103,6 +117,7 @@ export default async function cache(args: string[] = []): Promise<void> {
       ["list", listPath],
     ] as const) {
       const response = await app.request(path);
+      tally(response);
       statics[name] = {
         body: await response.text(),
         headers: {
@@ -122,10 +137,16 @@ export default async function cache(args: string[] = []): Promise<void> {
       async () => {
         const response = await target.request(path);
         if (response.status !== 200) throw new Error(`${path}: HTTP ${response.status}`);
-        const source = response.headers.get("x-cache") ?? "none";
+        const source = target === app ? tally(response) : "none";
         if (counted) seen[source] = (seen[source] ?? 0) + 1;
         await response.text();
       };
+    // The floor of a cached read: the generation check alone, the same Db.query the read makes.
+    const listQuery = ProductListQuerySchema.parse({ category: categories[0]?.handle, limit: 20 });
+    const floors: Record<string, () => Promise<unknown>> = {
+      detail: () => services.cache.generation(catalogReads.product, { id: products[0]?.id ?? "" }),
+      list: () => services.cache.generation(catalogReads.products, listQuery),
+    };
 
     const rows: Row[] = [];
     for (const [name, path] of (onlyZipf
@@ -143,6 +164,8 @@ export default async function cache(args: string[] = []): Promise<void> {
       );
       const versusUncached = await interleave(cached, get(uncached, path), BUDGET);
       rows.push(...compareRows(`${name} cached`, "uncached", versusUncached), cpuRow(name, "uncached", versusUncached));
+      const versusFloor = await interleave(cached, async () => void (await floors[name]?.()), BUDGET);
+      rows.push(...compareRows(`${name} cached`, "generation check alone (Db.query)", versusFloor));
       const appVersusBare = await interleave(get(app, staticPath), get(bareApp, staticPath), BUDGET);
       rows.push(...compareRows(`${name} static, same app`, "static, bare Hono", appVersusBare).slice(-2));
     }
@@ -168,7 +191,7 @@ export default async function cache(args: string[] = []): Promise<void> {
       return shuffled[0] as string;
     };
     // Start warm (what the cache.warm job does after a deploy): every key read once.
-    for (const key of shuffled) await (await app.request(key)).text();
+    for (const key of shuffled) await tally(await app.request(key)).length;
     await services.cache.settled();
     const OPS = 2_000;
     const sources: Record<string, number> = {};
@@ -183,7 +206,7 @@ export default async function cache(args: string[] = []): Promise<void> {
       }
       const response = await app.request(pick());
       await response.text();
-      const source = response.headers.get("x-cache") ?? "none";
+      const source = tally(response);
       sources[source] = (sources[source] ?? 0) + 1;
     }
     await services.cache.settled();
@@ -196,12 +219,26 @@ export default async function cache(args: string[] = []): Promise<void> {
     console.log(`  where reads came from: ${JSON.stringify(sources)}`);
     console.log(`  hit ratio: ${((100 * hits) / reads).toFixed(1)} % (aim: at least 90 %)`);
     const stats = await services.cache.stats();
+    const counted = { hit: 0, miss: 0, bypass: 0 };
     for (const [family, figures] of Object.entries(stats)) {
+      counted.hit += figures.hits;
+      counted.miss += figures.misses;
+      counted.bypass += figures.bypass;
       if (figures.hits + figures.misses === 0) continue;
       console.log(
-        `  ${family}: hits ${figures.hits}, misses ${figures.misses} (stale ${figures.stale}), hit p50 ${figures.read_ms.hit.p50} ms, miss p50 ${figures.read_ms.miss.p50} ms`,
+        `  ${family}: hits ${figures.hits} (in process ${figures.hits_in_process}), misses ${figures.misses} (stale ${figures.stale}), hit p50 ${figures.read_ms.hit.p50} ms, miss p50 ${figures.read_ms.miss.p50} ms`,
       );
     }
+    // Every cached read of this run, as X-Cache said, beside what /v1/cache/stats counted.
+    console.log(
+      `  whole run, X-Cache answers: ${JSON.stringify(answered)}; /v1/cache/stats: ${JSON.stringify(counted)}`,
+    );
+    const failures = (await services.metrics.scrape()).body
+      .split("\n")
+      .filter(
+        (line) => line.startsWith("storekeep_redis_failures_total{") || line.startsWith("storekeep_cache_stats_"),
+      );
+    console.log(`  store failures: ${failures.length ? failures.join("; ") : "none"}`);
 
     // The generation check alone (what every cached read adds to Postgres), beside `select 1`.
     const check = await interleave(

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RespClient } from "../packages/local/src/upstash-bridge/resp.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { CACHE_TEST_ENV, checkScenario, createSubject, freshApp, SCENARIOS } from "./helpers/cache.ts";
+import { claimsOf } from "./helpers/catalog.ts";
 import { onPostgres, useTestDatabase } from "./helpers/db.ts";
 import { hasRedisServer, REDIS_URL, redisForTests, startPrivateRedis, startTestBridge } from "./helpers/redis.ts";
 
@@ -34,10 +35,12 @@ describe.skipIf(!withRedis)("the read cache on a real Redis through the Upstash 
   }
 
   it("counts hits and misses exactly in Redis, and an entry Redis dropped as an eviction", async () => {
+    // Every read asks Redis here (no copy in process), so Redis's own drop shows.
     const own = createTestApp(ctx.db, {
       ...CACHE_TEST_ENV,
       ...bridge.env,
       REDIS_KEY_PREFIX: `${bridge.env.REDIS_KEY_PREFIX}:stats`,
+      CACHE_LOCAL_MAX_BYTES: "0",
     });
     expect(own.services.shared.backend).toBe("upstash");
     const s = await createSubject(own);
@@ -60,6 +63,41 @@ describe.skipIf(!withRedis)("the read cache on a real Redis through the Upstash 
     expect(stats.json.backend).toBe("upstash");
     expect(stats.json.families.product).toMatchObject({ hits: 2, misses: 2, evictions: 1, stale: 0 });
   });
+
+  it("serves a current entry from the process's own copy without Redis, and never after a write", async () => {
+    const prefix = `${bridge.env.REDIS_KEY_PREFIX}:local`;
+    const own = createTestApp(ctx.db, { ...CACHE_TEST_ENV, ...bridge.env, REDIS_KEY_PREFIX: prefix });
+    const s = await createSubject(own);
+    const path = `/v1/products/${s.product.id}`;
+    expect((await own.request("GET", path)).headers.get("x-cache")).toBe("miss");
+    await own.services.cache.settled();
+    // Redis loses every entry: this process still answers from its copy, which is current.
+    const redis = new RespClient({ url: REDIS_URL, timeoutMs: 1000 });
+    const dropEntries = async () => {
+      const [keys] = await redis.send([["KEYS", `${prefix}:c:e:*`]]);
+      if ((keys as string[]).length) await redis.send([["DEL", ...(keys as string[])]]);
+    };
+    try {
+      await dropEntries();
+      for (let i = 0; i < 2; i++) expect((await own.request("GET", path)).headers.get("x-cache")).toBe("hit");
+
+      // A write by SQL as staff (the PostgREST path): the copy is retired on the next read.
+      await ctx.db.asUser(claimsOf("staff"), (tx) =>
+        tx.query("update public.products set description = 'written directly' where id = $1", [s.product.id]),
+      );
+      const after = await own.request("GET", path);
+      expect(after.headers.get("x-cache")).toBe("miss");
+      expect(after.json.description).toBe("written directly");
+      await own.services.cache.settled();
+      expect((await own.request("GET", path)).json.description).toBe("written directly");
+    } finally {
+      redis.close();
+    }
+    const stats = await own.request("GET", "/v1/cache/stats", { as: "manager" });
+    expect(stats.json.families.product).toMatchObject({ hits: 3, hits_in_process: 3, misses: 2, stale: 1 });
+    // Hits served in process still count as requests for warming.
+    expect(stats.json.popular).toContainEqual({ key: expect.stringContaining(s.product.id), requests: 5 });
+  });
 });
 
 describe.skipIf(!withRedis || !hasRedisServer)("Redis stopped in the middle", () => {
@@ -67,14 +105,27 @@ describe.skipIf(!withRedis || !hasRedisServer)("Redis stopped in the middle", ()
     const redis = await startPrivateRedis();
     const bridge = await startTestBridge(redis.url, "cache-down");
     try {
-      const app = createTestApp(ctx.db, { ...CACHE_TEST_ENV, ...bridge.env, REDIS_TIMEOUT_MS: "1000" });
+      // No copy in process: every read here depends on Redis answering.
+      const app = createTestApp(ctx.db, {
+        ...CACHE_TEST_ENV,
+        ...bridge.env,
+        REDIS_TIMEOUT_MS: "1000",
+        CACHE_LOCAL_MAX_BYTES: "0",
+      });
       const s = await createSubject(app);
       const path = `/v1/products/${s.product.id}`;
       await app.request("GET", path);
       await app.services.cache.settled();
       expect((await app.request("GET", path)).headers.get("x-cache")).toBe("hit");
+      // Another instance, with its copy in process.
+      const near = createTestApp(ctx.db, { ...CACHE_TEST_ENV, ...bridge.env, REDIS_TIMEOUT_MS: "1000" });
+      await near.request("GET", path);
+      await near.services.cache.settled();
 
       await redis.stop();
+      // Its copy is still current: it answers from it, Redis not asked.
+      const kept = await near.request("GET", path);
+      expect(kept.headers.get("x-cache")).toBe("hit");
       const timings: number[] = [];
       for (let i = 0; i < 5; i++) {
         const started = performance.now();
@@ -99,7 +150,12 @@ describe.skipIf(!withRedis || !hasRedisServer)("Redis stopped in the middle", ()
       const list = await app.request("GET", `/v1/products?q=${s.word}`);
       expect(list.status).toBe(200);
       expect(list.json.data[0].variants[0].price_amount).toBe(4242);
+      // The copy in process is retired by the same generation check.
+      const nearAfter = await near.request("GET", path);
+      expect(nearAfter.status).toBe(200);
+      expect(nearAfter.json.variants[0].price_amount).toBe(4242);
       await app.services.cache.settled();
+      await near.services.cache.settled();
     } finally {
       await bridge.bridge.close();
       await redis.stop();

@@ -1,8 +1,9 @@
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { cacheRules } from "../packages/server/src/app.ts";
 import { catalogEventTypes } from "../packages/server/src/domains/catalog/event-types.ts";
 import { imageEventTypes } from "../packages/server/src/domains/images/event-types.ts";
-import { engine, useTestDatabase } from "./helpers/db.ts";
+import { engine, onPostgres, useTestDatabase } from "./helpers/db.ts";
 
 // The invalidation rules are one table in code (domains/<name>/cache.ts, gathered in app.ts); the
 // database counts the topics that have families. A catalog topic without a rule, or a database
@@ -36,7 +37,7 @@ describe(`cache invalidation rules on ${engine}`, () => {
         // Fire the deferred trigger now, then roll everything back.
         await tx.query("set constraints private.events_after_insert_bump_cache_generations immediate");
         const before = await tx.query<{ key: string; generation: string }>(
-          "select key, generation from private.cache_generations",
+          "select key, sum(generation)::bigint as generation from private.cache_generations group by key",
         );
         await tx.query(
           `insert into private.events (topic, payload)
@@ -44,7 +45,7 @@ describe(`cache invalidation rules on ${engine}`, () => {
              from private.cache_topics t`,
         );
         const after = await tx.query<{ key: string; generation: string }>(
-          "select key, generation from private.cache_generations",
+          "select key, sum(generation)::bigint as generation from private.cache_generations group by key",
         );
         const old = new Map(before.rows.map((row) => [row.key, Number(row.generation)]));
         const { rows } = await tx.query<{ topic: string }>("select topic from private.cache_topics order by topic");
@@ -75,7 +76,7 @@ describe(`cache invalidation rules on ${engine}`, () => {
       Object.fromEntries(
         (
           await ctx.db.query<{ key: string; generation: string }>(
-            "select key, generation from private.cache_generations",
+            "select key, sum(generation)::bigint as generation from private.cache_generations group by key",
           )
         ).rows.map((row) => [row.key, Number(row.generation)]),
       );
@@ -100,5 +101,53 @@ describe(`cache invalidation rules on ${engine}`, () => {
     expect(after[`product:${id}`]).toBe((before[`product:${id}`] ?? 0) + 1);
     // Stock moves are not catalog writes: they leave every generation alone.
     expect(Object.keys(after).some((key) => key.startsWith("stock."))).toBe(false);
+  });
+});
+
+describe.runIf(onPostgres)("cache generations under concurrent writers on postgres", () => {
+  it("two writers of the same topic on different connections do not wait on one counter row", async () => {
+    const { rows } = await ctx.db.query<{ id: string }>(
+      "select id from public.products where deleted_at is null order by id limit 2",
+    );
+    const [first, second] = rows.map((row) => row.id);
+    if (!first || !second) throw new Error("needs two products");
+    const topicSum = async () =>
+      Number(
+        (
+          await ctx.db.query<{ sum: string }>(
+            "select coalesce(sum(generation), 0) as sum from private.cache_generations where key = 'product.updated'",
+          )
+        ).rows[0]?.sum,
+      );
+    const before = await topicSum();
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: ctx.url });
+      await client.connect();
+      const pid = (await client.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]?.pid ?? 0;
+      return { client, shard: pid % 8 };
+    };
+    const holder = await connect();
+    const clients = [holder.client];
+    try {
+      // The second writer's backend counts on another shard than the first's.
+      let writer = await connect();
+      clients.push(writer.client);
+      while (writer.shard === holder.shard) {
+        writer = await connect();
+        clients.push(writer.client);
+      }
+      // The first writer bumps now (not at commit) and keeps its counter row locked.
+      await holder.client.query("begin");
+      await holder.client.query("update public.products set description = 'held' where id = $1", [first]);
+      await holder.client.query("set constraints private.events_after_insert_bump_cache_generations immediate");
+      // The second commits meanwhile: with one counter row per topic it would wait for the first.
+      await writer.client.query("set lock_timeout = '2s'");
+      await writer.client.query("update public.products set description = 'not held' where id = $1", [second]);
+      expect(await topicSum()).toBe(before + 1);
+      await holder.client.query("commit");
+      expect(await topicSum()).toBe(before + 2);
+    } finally {
+      for (const client of clients) await client.end();
+    }
   });
 });

@@ -70,6 +70,7 @@ export function createServices(config: Config, options: ServiceOptions = {}): Se
       store: shared.cache,
       rules: cacheRules,
       metrics,
+      localMaxBytes: config.cacheLocalMaxBytes,
       onStoreError: (error) =>
         logger.warn("cache store unavailable: reads go to Postgres for a while", {
           message: error instanceof Error ? error.message : String(error),

@@ -169,6 +169,14 @@ export const configSchema = z
     // After Redis fails, requests skip it for this long (then one request tries again), so an
     // unreachable Redis costs at most one REDIS_TIMEOUT_MS wait per cooldown, not one per request.
     REDIS_COOLDOWN_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+    // Each process keeps a copy of cache entries up to this size in front of Redis (0: none). It
+    // is served only when the request's generation check matches, so it is never staler than Redis.
+    CACHE_LOCAL_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     // Proxies in front of the API that append to X-Forwarded-For (Supabase's gateway: 1). The
     // client address is the hop the outermost of them appended; hops left of it are client-made.
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(1).max(10).default(1),
@@ -230,6 +238,7 @@ export const configSchema = z
           }
         : undefined,
     redisTimeoutMs: env.REDIS_TIMEOUT_MS,
+    cacheLocalMaxBytes: env.CACHE_LOCAL_MAX_BYTES,
     apiKeys: {
       rotationOverlapSeconds: env.API_KEY_ROTATION_OVERLAP_SECONDS,
       maxAgeDays: env.API_KEY_MAX_AGE_DAYS,

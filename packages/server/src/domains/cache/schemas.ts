@@ -11,6 +11,10 @@ const Percentiles = z.object({
 export const FamilyStatsSchema = z
   .object({
     hits: z.number().int(),
+    hits_in_process: z
+      .number()
+      .int()
+      .openapi({ description: "Of the hits, those served from the answering instance's own copy (no Redis call)" }),
     misses: z.number().int(),
     hit_ratio: z.number().nullable().openapi({ description: "hits / (hits + misses); null before any read" }),
     stale: z.number().int().openapi({ description: "Misses that found an entry retired by a write" }),

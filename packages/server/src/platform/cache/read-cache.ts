@@ -9,6 +9,7 @@
 import type { Db, DbClaims } from "../db/types.ts";
 import type { CacheStore } from "../kv/types.ts";
 import type { Metrics } from "../metrics.ts";
+import { createLocalCache } from "./local.ts";
 import { type CacheRule, topicsOf } from "./rules.ts";
 import { bucketOf, type FamilyStats, familyStats } from "./stats.ts";
 
@@ -39,6 +40,8 @@ export interface ReadCacheOptions {
   ttlSeconds?: number;
   /** After the store fails, reads skip it for this long (no wait at all while it is down). */
   cooldownMs?: number;
+  /** This process's copy of entries, at most this big (0: none; every read asks the store). */
+  localMaxBytes?: number;
   now?: () => number;
   /** Reports a store failure (once per cooldown). */
   onStoreError?(error: unknown): void;
@@ -55,6 +58,7 @@ export function createReadCache(options: ReadCacheOptions) {
   const ttlSeconds = options.ttlSeconds ?? 3600;
   const cooldownMs = options.cooldownMs ?? 5_000;
   const now = options.now ?? Date.now;
+  const local = createLocalCache(options.localMaxBytes ?? 0);
   const hits = metrics.counter("storekeep_cache_hits_total", "Cached reads served from the cache", ["family"]);
   const misses = metrics.counter("storekeep_cache_misses_total", "Cached reads loaded from Postgres", ["family"]);
   const bypasses = metrics.counter(
@@ -96,6 +100,15 @@ export function createReadCache(options: ReadCacheOptions) {
     return row.product ? `${row.topics_generation}.${row.product}.${row.product_generation}` : null;
   }
 
+  /** The store's entry for `key`, or null when the store is unavailable (reads then bypass it). */
+  function lookup(key: string) {
+    if (!storeUp()) return Promise.resolve(null);
+    return store.read(key).catch((error) => {
+      storeFailed(error);
+      return null;
+    });
+  }
+
   function record(family: string, increments: Record<string, number>) {
     background(() => store.count(family, increments));
   }
@@ -105,18 +118,31 @@ export function createReadCache(options: ReadCacheOptions) {
     async get<P>(read: CachedRead<P>, claims: DbClaims, params: P): Promise<CachedBody> {
       const started = performance.now();
       const visibility = visibilityOf(claims);
-      const useStore = visibility !== null && storeUp();
       const key = visibility === null ? null : cacheKey(read.name, visibility, params);
-      const lookup =
-        useStore && key
-          ? store.read(key).catch((error) => {
-              storeFailed(error);
-              return null;
-            })
-          : Promise.resolve(null);
-      const [current, entry] = await Promise.all([generation(read, params), lookup]);
+      const reading = generation(read, params);
+      // This process's copy first: when it is current (the usual case) the read costs only the
+      // generation query. Without one, Redis is asked in parallel with the generation, as before.
+      const near = key ? local.get(key) : undefined;
+      let [current, entry] = await Promise.all([reading, key && !near ? lookup(key) : null]);
+      if (near && key) {
+        if (current !== null && near.generation === current) {
+          hits.inc({ family: read.family });
+          store.requested(key);
+          record(read.family, {
+            hits: 1,
+            hits_in_process: 1,
+            bytes_served: byteLength(near.body),
+            [`h${bucketOf(performance.now() - started)}`]: 1,
+          });
+          return { body: near.body, etag: near.etag, source: "hit" };
+        }
+        local.delete(key);
+        // Retired here; another instance may have stored the current entry in Redis already.
+        if (current !== null) entry = await lookup(key);
+      }
       const cached = entry?.value ? parseEntry(entry.value) : null;
-      if (current !== null && cached && cached.generation === current) {
+      if (key && current !== null && cached && cached.generation === current) {
+        local.set(key, cached);
         hits.inc({ family: read.family });
         record(read.family, {
           hits: 1,
@@ -130,6 +156,8 @@ export function createReadCache(options: ReadCacheOptions) {
       const body = JSON.stringify(value);
       const prefix = read.etagPrefix?.(value);
       const etag = `"${prefix ? `${prefix}-` : ""}${await digest(body)}"`;
+      // Loaded after the generation was read: right for this generation, whether Redis answered or not.
+      if (key && current !== null) local.set(key, { generation: current, etag, body });
       if (!entry || current === null || !key) {
         bypasses.inc({ family: read.family });
         if (key) record(read.family, { bypass: 1 });
@@ -141,7 +169,7 @@ export function createReadCache(options: ReadCacheOptions) {
       record(read.family, {
         misses: 1,
         evictions: evicted,
-        stale: cached ? 1 : 0,
+        stale: cached || near ? 1 : 0,
         bytes_stored: byteLength(body),
         [`m${bucketOf(performance.now() - started)}`]: 1,
       });
@@ -158,12 +186,17 @@ export function createReadCache(options: ReadCacheOptions) {
       const key = cacheKey(read.name, visibility, params);
       const [current, entry] = await Promise.all([generation(read, params), store.read(key, { count: false })]);
       if (current === null) return "skipped";
-      if (entry.value && parseEntry(entry.value)?.generation === current) return "fresh";
+      const stored = entry.value ? parseEntry(entry.value) : null;
+      if (stored?.generation === current) {
+        local.set(key, stored);
+        return "fresh";
+      }
       const value = await read.load(db, claims, params);
       const body = JSON.stringify(value);
       const prefix = read.etagPrefix?.(value);
       const etag = `"${prefix ? `${prefix}-` : ""}${await digest(body)}"`;
       await store.write(key, `${current}\n${etag}\n${body}`, ttlSeconds, current);
+      local.set(key, { generation: current, etag, body });
       warmed.inc({ family: read.family });
       record(read.family, { warmed: 1, bytes_stored: byteLength(body) });
       return "warmed";
@@ -177,6 +210,9 @@ export function createReadCache(options: ReadCacheOptions) {
       for (const family of families) out[family] = familyStats(await store.counters(family));
       return out;
     },
+
+    /** The generation a read of `read` checks its entry against (one Postgres round trip; the bench's floor). */
+    generation,
 
     /** The most requested keys, most first (what warming reloads). */
     popular: (limit: number) => store.popular(limit, KEEP_POPULAR),

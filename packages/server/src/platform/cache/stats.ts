@@ -12,6 +12,8 @@ const upperBoundMs = (bucket: number) => BASE_MS * STEP ** bucket;
 
 export interface FamilyStats {
   hits: number;
+  /** Of the hits, those served from the answering process's own copy (no Redis round trip). */
+  hits_in_process: number;
   misses: number;
   /** hits / (hits + misses); null before any read. */
   hit_ratio: number | null;
@@ -39,6 +41,7 @@ export function familyStats(counters: Record<string, number>): FamilyStats {
   const misses = value("misses");
   return {
     hits,
+    hits_in_process: value("hits_in_process"),
     misses,
     hit_ratio: hits + misses === 0 ? null : hits / (hits + misses),
     stale: value("stale"),

@@ -14,6 +14,9 @@ export function createMemoryCacheStore(now: () => number = Date.now): CacheStore
       if (entry && entry.expiresAt <= now()) entries.delete(key);
       return { value: entries.get(key)?.value ?? null, written: written.get(key) ?? null };
     },
+    requested(key) {
+      requests.set(key, (requests.get(key) ?? 0) + 1);
+    },
     async write(key, value, ttlSeconds, marker) {
       entries.set(key, { value, expiresAt: now() + ttlSeconds * 1000 });
       written.set(key, marker);

@@ -77,6 +77,8 @@ export class StoreUnavailableError extends Error {
 export interface CacheStore {
   /** The entry (null when absent) and the marker its last write left; counts one request for `key` unless told not to. */
   read(key: string, options?: { count?: boolean }): Promise<{ value: string | null; written: string | null }>;
+  /** Counts one request for `key` without reading it (buffered like `count`; a hit served in process). */
+  requested(key: string): void;
   /** Stores the entry for `ttlSeconds` and remembers `marker` as what was written under `key`. */
   write(key: string, value: string, ttlSeconds: number, marker: string): Promise<void>;
   /** Adds each increment to its field of the hash `name` (may be buffered; `counters` sees it). */

@@ -131,16 +131,26 @@ export function createUpstashState(options: UpstashOptions): SharedState {
     },
   };
 
+  // Entries at c:e:<key>, the marker of their last write at c:w:<key> (kept longer, so a vanished
+  // entry can be told from one never written), request counts in the sorted set c:popular.
+  const entryKey = (key: string) => k(`c:e:${key}`);
+  const markerKey = (key: string) => k(`c:w:${key}`);
+  const popularKey = k("c:popular");
+
   // Counter increments wait here until the next command goes out (they ride in its pipeline)
   // or until `counterFlushMs` passes.
   const buffer = new Map<string, { expireAt: number; fields: Map<string, number> }>();
+  // Requests for cache keys served in process (ZINCRBY on the popularity set), sent the same way.
+  const requestedBuffer = new Map<string, number>();
   let bufferedFields = 0;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   function sendBuffered(): Promise<void> {
-    if (buffer.size === 0 || !available()) return Promise.resolve();
+    if ((buffer.size === 0 && requestedBuffer.size === 0) || !available()) return Promise.resolve();
     const batch = [...buffer];
+    const requests = [...requestedBuffer];
     buffer.clear();
+    requestedBuffer.clear();
     bufferedFields = 0;
     return call("counters", () => {
       const writes: Promise<unknown>[] = [];
@@ -148,6 +158,7 @@ export function createUpstashState(options: UpstashOptions): SharedState {
         for (const [field, by] of hash.fields) writes.push(redis.hincrby(k(key), field, by));
         if (hash.expireAt) writes.push(redis.expireat(k(key), hash.expireAt));
       }
+      for (const [key, by] of requests) writes.push(redis.zincrby(popularKey, by, key));
       return Promise.all(writes);
     }).then(
       () => undefined,
@@ -228,11 +239,6 @@ export function createUpstashState(options: UpstashOptions): SharedState {
     },
   };
 
-  // Entries at c:e:<key>, the marker of their last write at c:w:<key> (kept longer, so a vanished
-  // entry can be told from one never written), request counts in the sorted set c:popular.
-  const entryKey = (key: string) => k(`c:e:${key}`);
-  const markerKey = (key: string) => k(`c:w:${key}`);
-  const popularKey = k("c:popular");
   const cache: CacheStore = {
     // One HTTP request: the entry, its marker, the request count, and the buffered statistics
     // (issued in the same tick, so auto-pipelining sends them together).
@@ -245,6 +251,18 @@ export function createUpstashState(options: UpstashOptions): SharedState {
         ]),
       );
       return { value, written };
+    },
+    requested(key) {
+      const current = requestedBuffer.get(key);
+      if (current === undefined) {
+        if (bufferedFields >= MAX_BUFFERED_FIELDS) {
+          observer?.failed("counters", "skipped");
+          return;
+        }
+        bufferedFields++;
+      }
+      requestedBuffer.set(key, (current ?? 0) + 1);
+      scheduleFlush();
     },
     async write(key, value, ttlSeconds, marker) {
       await call("cache.write", () =>
@@ -269,6 +287,7 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       return out;
     },
     async popular(limit, keep) {
+      await sendBuffered(); // requests counted in process are buffered with the counters
       const [, ranked] = await call("cache.popular", () =>
         redis
           .pipeline()
