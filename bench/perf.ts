@@ -285,6 +285,22 @@ export default async function perf(args: string[]): Promise<void> {
           aim: ">= 0.50x",
           met: ratio >= 0.5,
         });
+        // Context, no aim: what writing the same rows into the real tables costs by COPY alone (their
+        // indexes and constraints; user triggers off, then on), the floor any import path stands on.
+        const context = (row: string, secondsPerRow: number): Line => ({
+          row,
+          unit: "rows/s",
+          subject: [1 / secondsPerRow],
+          baseline: [products / run.copySeconds],
+          baselineLabel: "COPY of the same rows",
+          ratios: [run.copySeconds / products / secondsPerRow],
+          aim: "-",
+          met: null,
+        });
+        add(
+          context("  context: COPY into the real tables, triggers off", run.copyRealSecondsPerRow),
+          context("  context: COPY into the real tables, triggers on (first 10k)", run.copyRealTriggersSecondsPerRow),
+        );
       }
       if (wants("search")) {
         // Shape by shape, each against its own bare SELECT in the same rounds: p50 with the aim, p99 beside it.
