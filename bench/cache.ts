@@ -218,7 +218,11 @@ export default async function cache(args: string[] = []): Promise<void> {
     );
     console.log(`  where reads came from: ${JSON.stringify(sources)}`);
     console.log(`  hit ratio: ${((100 * hits) / reads).toFixed(1)} % (aim: at least 90 %)`);
-    const stats = await services.cache.stats();
+    // Inside the store's cooldown after a failure the stats cannot be read: wait it out.
+    const stats = await services.cache.stats().catch(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      return services.cache.stats();
+    });
     const counted = { hit: 0, miss: 0, bypass: 0 };
     for (const [family, figures] of Object.entries(stats)) {
       counted.hit += figures.hits;

@@ -1,10 +1,20 @@
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startUpstashBridge } from "../packages/local/src/upstash-bridge/bridge.ts";
 import { RespClient } from "../packages/local/src/upstash-bridge/resp.ts";
+import { createUpstashState } from "../packages/server/src/platform/kv/upstash.ts";
 import { createTestApp } from "./helpers/app.ts";
 import { CACHE_TEST_ENV, checkScenario, createSubject, freshApp, SCENARIOS } from "./helpers/cache.ts";
 import { claimsOf } from "./helpers/catalog.ts";
 import { onPostgres, useTestDatabase } from "./helpers/db.ts";
-import { hasRedisServer, REDIS_URL, redisForTests, startPrivateRedis, startTestBridge } from "./helpers/redis.ts";
+import {
+  hasRedisServer,
+  REDIS_URL,
+  redisForTests,
+  startPrivateRedis,
+  startTestBridge,
+  uniquePrefix,
+} from "./helpers/redis.ts";
 
 // The read cache through the real @upstash/redis client, the local Upstash bridge and a real Redis
 // (the shared one, under a key prefix of its own; a private redis-server for the outage).
@@ -97,6 +107,35 @@ describe.skipIf(!withRedis)("the read cache on a real Redis through the Upstash 
     expect(stats.json.families.product).toMatchObject({ hits: 3, hits_in_process: 3, misses: 2, stale: 1 });
     // Hits served in process still count as requests for warming.
     expect(stats.json.popular).toContainEqual({ key: expect.stringContaining(s.product.id), requests: 5 });
+  });
+});
+
+describe.skipIf(!withRedis)("cache statistics when a request to Redis fails", () => {
+  it("a batch of counts whose request failed is sent again and counted once", async () => {
+    const token = randomBytes(16).toString("hex");
+    const first = await startUpstashBridge({ redisUrl: REDIS_URL, token });
+    const state = createUpstashState({
+      url: first.url,
+      token,
+      timeoutMs: 2000,
+      prefix: uniquePrefix("cache-retry"),
+      cooldownMs: 0,
+      counterFlushMs: 60_000,
+    });
+    await state.cache.count("product", { hits: 2, misses: 1 });
+    state.cache.requested("some-key");
+    await first.close(); // the bridge goes away: the flush fails
+    await state.counters.flush();
+    const second = await startUpstashBridge({ redisUrl: REDIS_URL, token, port: Number(new URL(first.url).port) });
+    try {
+      await state.cache.count("product", { hits: 1 });
+      await state.counters.flush();
+      await state.counters.flush(); // nothing left to send twice
+      expect(await state.cache.counters("product")).toEqual({ hits: 3, misses: 1 });
+      expect(await state.cache.popular(10, 100)).toEqual([{ key: "some-key", requests: 1 }]);
+    } finally {
+      await second.close();
+    }
   });
 });
 

@@ -129,6 +129,31 @@ describe("request id, CORS and secure headers", () => {
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
   });
 
+  it("every kind of answer carries the request id, CORS and secure headers: JSON, a problem, a route's own Response, a 304", async () => {
+    const origin = "http://localhost:3000";
+    const json = await api().request("GET", "/v1/locations", { as: "viewer", headers: { origin } });
+    const answers = [
+      json,
+      await api().request("GET", "/v1/no-such-route", { headers: { origin } }),
+      await api().request("GET", "/v1/docs/init.js", { headers: { origin } }),
+      await api().request("GET", "/v1/locations", {
+        as: "viewer",
+        headers: { origin, "if-none-match": json.headers.get("etag") ?? "" },
+      }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 404, 200, 304]);
+    for (const answer of answers) {
+      expect(answer.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      expect(answer.headers.get("vary")).toMatch(/\bOrigin\b/);
+    }
+    // A 304 keeps only what it may carry (http-cache.ts); the others carry the whole set.
+    for (const answer of answers.slice(0, 3)) {
+      expect(answer.headers.get("access-control-allow-origin")).toBe(origin);
+      expect(answer.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
+      expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+    }
+  });
+
   it("sets secure headers", async () => {
     const response = await api().request("GET", "/v1/health");
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");

@@ -102,6 +102,11 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     server.once("error", reject);
     // A burst of clients connecting at once (each concurrent request of an HTTP/1.1 client is its
     // own connection) must not overflow the accept queue: a dropped SYN is retried after 1 s, 3 s...
+    // Node closes a keep-alive connection idle for 5 s by default; a client sending on it at that
+    // moment gets ECONNRESET (bench/cache met it whenever the copy in process kept Redis idle).
+    // Idle connections are kept a minute instead, and the client, told so, retires them first.
+    server.keepAliveTimeout = 60_000;
+    server.headersTimeout = 65_000;
     server.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1", backlog: 4096 }, () => resolve());
   });
   const address = server.address() as AddressInfo;

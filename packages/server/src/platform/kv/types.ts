@@ -39,7 +39,9 @@ export interface RateLimiter {
  * Counters kept in hashes (API key usage: one hash per key and day, one field per route and status).
  * `add` only buffers: the Upstash store sends what is buffered together with its next command
  * (the same auto-pipelined HTTP request as a rate-limit check) or within a second, so counting a
- * request costs no round trip of its own. What is buffered when a process dies is lost.
+ * request costs no round trip of its own. A batch is applied once: one whose request failed or went
+ * unanswered is sent again (for up to 10 minutes) and Redis skips it if an earlier attempt landed.
+ * What is buffered when a process dies is lost.
  */
 export interface Counters {
   /** Adds `by` to `field` of hash `key`, which expires at `expireAt` (epoch seconds; 0: never). */

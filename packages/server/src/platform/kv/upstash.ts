@@ -33,6 +33,43 @@ export interface UpstashOptions {
 
 /** Distinct counter fields one process buffers at most (keys x routes x statuses of one second). */
 const MAX_BUFFERED_FIELDS = 10_000;
+/** Failed counter batches kept to send again, at most, and for how long. */
+const MAX_UNSENT_BATCHES = 60;
+const BATCH_RETRY_MS = 10 * 60_000;
+/** How long Redis remembers a batch was applied (longer than any batch is retried). */
+const BATCH_MARKER_SECONDS = 3600;
+
+/** Counter increments taken from the buffer: the script's keys (its marker first) and arguments. */
+interface CounterBatch {
+  keys: string[];
+  args: string[];
+  takenAt: number;
+}
+
+/**
+ * Applies one batch of counter increments exactly once: a batch carries a marker key, and a batch
+ * whose marker is already set was applied by an earlier attempt whose answer never came back.
+ * ARGV[1] is the marker's lifetime; then per change a kind and an index into KEYS: `h` field by
+ * (HINCRBY), `x` at (EXPIREAT), `z` member by (ZINCRBY).
+ */
+const COUNT_ONCE = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local i = 2
+while i <= #ARGV do
+  local kind, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+  if kind == 'h' then
+    redis.call('HINCRBY', key, ARGV[i + 2], ARGV[i + 3])
+    i = i + 4
+  elseif kind == 'z' then
+    redis.call('ZINCRBY', key, ARGV[i + 3], ARGV[i + 2])
+    i = i + 4
+  else
+    redis.call('EXPIREAT', key, ARGV[i + 2])
+    i = i + 3
+  end
+end
+return 1
+`;
 
 /**
  * How long an HTTP request to Redis may run, as a multiple of how long a caller waits for it. A
@@ -89,7 +126,9 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       }
       return result;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      // fetch's own message ("fetch failed") says nothing; its cause says what the network did.
+      const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
+      const message = `${error instanceof Error ? error.message : String(error)}${cause}`;
       observer?.failed(operation, timedOut ? "timeout" : "error");
       if (!lastError) {
         lastError = { message, since: new Date().toISOString() };
@@ -145,25 +184,47 @@ export function createUpstashState(options: UpstashOptions): SharedState {
   let bufferedFields = 0;
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
 
-  function sendBuffered(): Promise<void> {
-    if ((buffer.size === 0 && requestedBuffer.size === 0) || !available()) return Promise.resolve();
-    const batch = [...buffer];
-    const requests = [...requestedBuffer];
+  // Batches taken from the buffer and not yet known to be applied (the request failed or went
+  // unanswered): sent again with the same id, which the script applies at most once.
+  const unsent: CounterBatch[] = [];
+
+  function takeBuffer(): CounterBatch {
+    const keys = [k(`counted:${crypto.randomUUID()}`)];
+    const args = [String(BATCH_MARKER_SECONDS)];
+    const indexOf = (key: string) => String(keys.push(key));
+    for (const [key, hash] of buffer) {
+      const index = indexOf(k(key));
+      for (const [field, by] of hash.fields) args.push("h", index, field, String(by));
+      if (hash.expireAt) args.push("x", index, String(hash.expireAt));
+    }
+    if (requestedBuffer.size) {
+      const index = indexOf(popularKey);
+      for (const [key, by] of requestedBuffer) args.push("z", index, key, String(by));
+    }
     buffer.clear();
     requestedBuffer.clear();
     bufferedFields = 0;
-    return call("counters", () => {
-      const writes: Promise<unknown>[] = [];
-      for (const [key, hash] of batch) {
-        for (const [field, by] of hash.fields) writes.push(redis.hincrby(k(key), field, by));
-        if (hash.expireAt) writes.push(redis.expireat(k(key), hash.expireAt));
-      }
-      for (const [key, by] of requests) writes.push(redis.zincrby(popularKey, by, key));
-      return Promise.all(writes);
-    }).then(
+    return { keys, args, takenAt: Date.now() };
+  }
+
+  function sendBuffered(): Promise<void> {
+    if (!available()) return Promise.resolve();
+    if (buffer.size > 0 || requestedBuffer.size > 0) unsent.push(takeBuffer());
+    if (unsent.length === 0) return Promise.resolve();
+    const batches = unsent.splice(0);
+    return call("counters", () =>
+      Promise.all(batches.map((batch) => redis.eval(COUNT_ONCE, batch.keys, batch.args))),
+    ).then(
       () => undefined,
-      // Reported by `call`; the batch is dropped, as it may have been applied (at most once).
-      () => undefined,
+      // Reported by `call`. Maybe applied, maybe not: sent again later, counted once either way;
+      // given up after BATCH_RETRY_MS (or beyond MAX_UNSENT_BATCHES), and reported then.
+      () => {
+        const keep = batches.filter((batch) => Date.now() - batch.takenAt < BATCH_RETRY_MS);
+        unsent.unshift(...keep);
+        const dropped = batches.length - keep.length + Math.max(0, unsent.length - MAX_UNSENT_BATCHES);
+        unsent.splice(MAX_UNSENT_BATCHES);
+        for (let i = 0; i < dropped; i++) observer?.failed("counters", "skipped");
+      },
     );
   }
 
@@ -173,7 +234,8 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       flushTimer = setTimeout(() => {
         flushTimer = undefined;
         void sendBuffered().then(() => {
-          if (buffer.size > 0) scheduleFlush(); // Redis was cooling down: try again later
+          // Redis was cooling down, or a batch failed: try again later.
+          if (buffer.size > 0 || requestedBuffer.size > 0 || unsent.length > 0) scheduleFlush();
           resolve();
         });
       }, options.counterFlushMs ?? 1_000);
