@@ -177,7 +177,7 @@ describe(`API key routes on ${engine}`, () => {
       [newKey("x", { role_cap: "emperor" }), "body.role_cap"],
       [newKey("x", { environment: "prod" }), "body.environment"],
       [newKey("x", { expires_at: "tomorrow" }), "body.expires_at"],
-      [newKey("x", { secret: "mine" }), "body"],
+      [newKey("x", { secret: "mine" }), "body.secret"],
     ];
     for (const [body, field] of cases) {
       const response = await request("POST", "/v1/api-keys", { as: "admin", body });

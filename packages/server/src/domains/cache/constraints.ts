@@ -9,5 +9,6 @@ export const cacheConstraints: ConstraintRules = {
   }),
   ...rules("private.cache_generations", {
     cache_generations_pkey: [null, "internal", "each cache generation is counted once"],
+    cache_generations_shard_check: [null, "internal", "a cache generation's shard is one of eight"],
   }),
 };
