@@ -207,11 +207,17 @@ export function createUpstashState(options: UpstashOptions): SharedState {
     return { keys, args, takenAt: Date.now() };
   }
 
-  function sendBuffered(): Promise<void> {
+  /**
+   * Sends what is buffered as a new batch, with at most `retries` of the oldest unsent ones. A
+   * request that rides along with a rate-limit check or a cache read takes none: after an outage the
+   * backlog drains from the flush timer one batch at a time, so no such request grows with it (a
+   * too-large request would fail the check it carries and open the breaker again).
+   */
+  function sendBuffered(retries = 1): Promise<void> {
     if (!available()) return Promise.resolve();
-    if (buffer.size > 0 || requestedBuffer.size > 0) unsent.push(takeBuffer());
-    if (unsent.length === 0) return Promise.resolve();
-    const batches = unsent.splice(0);
+    const batches = unsent.splice(0, retries);
+    if (buffer.size > 0 || requestedBuffer.size > 0) batches.push(takeBuffer());
+    if (batches.length === 0) return Promise.resolve();
     return call("counters", () =>
       Promise.all(batches.map((batch) => redis.eval(COUNT_ONCE, batch.keys, batch.args))),
     ).then(
@@ -295,7 +301,7 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       }
       const active = limiter;
       // Buffered counts go out in the same tick as the check: one auto-pipelined request for both.
-      if (!lastError) void sendBuffered();
+      if (!lastError) void sendBuffered(0);
       const result = await call("ratelimit", () => active.limit(identifier));
       return { success: result.success, limit: result.limit, remaining: result.remaining, resetAt: result.reset };
     },
@@ -305,7 +311,7 @@ export function createUpstashState(options: UpstashOptions): SharedState {
     // One HTTP request: the entry, its marker, the request count, and the buffered statistics
     // (issued in the same tick, so auto-pipelining sends them together).
     async read(key, options) {
-      if (!lastError) void sendBuffered();
+      if (!lastError) void sendBuffered(0);
       const [[value, written]] = await call("cache.read", () =>
         Promise.all([
           redis.mget<[string | null, string | null]>(entryKey(key), markerKey(key)),
