@@ -215,8 +215,8 @@ export function createUpstashState(options: UpstashOptions): SharedState {
    */
   function sendBuffered(retries = 1): Promise<void> {
     if (!available()) return Promise.resolve();
-    const batches = unsent.splice(0, retries);
-    if (buffer.size > 0 || requestedBuffer.size > 0) batches.push(takeBuffer());
+    const retried = unsent.splice(0, retries);
+    const batches = buffer.size > 0 || requestedBuffer.size > 0 ? [...retried, takeBuffer()] : retried;
     if (batches.length === 0) return Promise.resolve();
     return call("counters", () =>
       Promise.all(batches.map((batch) => redis.eval(COUNT_ONCE, batch.keys, batch.args))),
@@ -225,9 +225,13 @@ export function createUpstashState(options: UpstashOptions): SharedState {
       // Reported by `call`. Maybe applied, maybe not: sent again later, counted once either way;
       // given up after BATCH_RETRY_MS (or beyond MAX_UNSENT_BATCHES), and reported then.
       () => {
-        const keep = batches.filter((batch) => Date.now() - batch.takenAt < BATCH_RETRY_MS);
+        // Oldest first, so age retires them in order: the retried ones back at the front, a new one last.
+        const young = (batch: CounterBatch) => Date.now() - batch.takenAt < BATCH_RETRY_MS;
+        const keep = retried.filter(young);
         unsent.unshift(...keep);
-        const dropped = batches.length - keep.length + Math.max(0, unsent.length - MAX_UNSENT_BATCHES);
+        const fresh = batches.slice(retried.length);
+        unsent.push(...fresh);
+        const dropped = retried.length - keep.length + Math.max(0, unsent.length - MAX_UNSENT_BATCHES);
         unsent.splice(MAX_UNSENT_BATCHES);
         for (let i = 0; i < dropped; i++) observer?.failed("counters", "skipped");
       },
