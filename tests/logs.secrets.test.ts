@@ -348,6 +348,8 @@ describe(`no credential in any log line, console output or error report (${engin
 
     // Let the dispatcher retry the failed delivery and the reporter send, then look.
     await waitFor(() => deliveries.length >= 2, 20_000);
+    // Two events may be delivered at once: the second can arrive before the first's failure is logged.
+    await waitFor(() => logs.lines.some((line) => line.msg === "webhook attempt failed"), 20_000);
     await waitFor(() => ingest.received.length >= 1, 10_000);
     await stack.services.reporter.flush(2_000);
 
